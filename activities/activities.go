@@ -1,0 +1,78 @@
+// Package activities holds every side effect dangol's workflows have:
+// sending messages, creating call tasks, and recording enrolment state.
+// Each is idempotent on a business key, so Temporal may retry it freely.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dangol/dangol/channels/mail"
+	"github.com/dangol/dangol/channels/sms"
+	"github.com/dangol/dangol/store"
+)
+
+// Activities carries the clients activities use; the worker registers one
+// value, and workflows refer to its methods through a nil pointer so calls
+// are type-checked.
+type Activities struct {
+	Store *store.Store
+	SMS   sms.Sender
+	Mail  mail.Sender
+	// StatusCallbackURL is where the SMS provider reports delivery.
+	StatusCallbackURL string
+}
+
+// Error types workflows may see. They are non-retryable: the failure is
+// recorded and retrying cannot change it.
+const (
+	ErrTypeInvalidRecipient = "InvalidRecipient"
+	ErrTypeBadTemplate      = "BadTemplate"
+	ErrTypeNotFound         = "NotFound"
+)
+
+func nonRetryable(typ string, err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
+}
+
+// storeErr keeps a missing row from being retried for a day.
+func storeErr(what string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nonRetryable(ErrTypeNotFound, fmt.Errorf("%s: %w", what, err))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// MarkEnrolmentActive records that an enrolment's workflow has started.
+func (a *Activities) MarkEnrolmentActive(ctx context.Context, enrolmentID int64) error {
+	return storeErr("mark enrolment active", a.Store.MarkEnrolmentActive(ctx, enrolmentID))
+}
+
+// EndEnrolment records how an enrolment ended.
+func (a *Activities) EndEnrolment(ctx context.Context, enrolmentID int64, outcome string) error {
+	return storeErr("end enrolment", a.Store.EndEnrolment(ctx, enrolmentID, outcome))
+}
+
+// Gate is the database's view of whether a touch may go ahead. Signals
+// carry pause, stop and opt-out quickly; the gate is the truth if a signal
+// was lost.
+type Gate struct {
+	ProgramStatus string
+	OptedOut      bool
+}
+
+// CheckGate reads the program's status and the customer's consent.
+func (a *Activities) CheckGate(ctx context.Context, programID, customerID int64) (Gate, error) {
+	p, err := a.Store.Program(ctx, programID)
+	if err != nil {
+		return Gate{}, storeErr("program", err)
+	}
+	c, err := a.Store.CustomerByID(ctx, customerID)
+	if err != nil {
+		return Gate{}, storeErr("customer", err)
+	}
+	return Gate{ProgramStatus: p.Status, OptedOut: c.OptedOut()}, nil
+}

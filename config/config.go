@@ -1,0 +1,124 @@
+// Package config reads dangol's settings from the environment. Every
+// variable has a default that suits `make dev`; secrets have none.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Config is the whole process configuration.
+type Config struct {
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+	HTTPAddr          string
+	// PublicBaseURL is how providers reach our webhooks; Twilio signs
+	// callbacks over this URL, so it must match what the provider called.
+	PublicBaseURL string
+	Twilio        Twilio
+	SMTP          SMTP
+	LogLevel      string
+}
+
+// Twilio holds the SMS provider settings.
+type Twilio struct {
+	AccountSID string
+	AuthToken  string
+	From       string
+	// APIBase, when set, sends every Twilio API call to this base URL
+	// instead of api.twilio.com (the local stand-in in dev and tests).
+	APIBase string
+}
+
+// SMTP holds the mail relay settings.
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	From     string
+	TLS      string // none, starttls or tls
+	HeloName string
+	Timeout  time.Duration
+}
+
+// Var documents one environment variable; Vars is the list the README and
+// the docker-compose consistency test use.
+type Var struct {
+	Name, Default, Doc string
+}
+
+// Vars lists every variable Load reads, with its default.
+var Vars = []Var{
+	{"DATABASE_URL", "postgres://app@127.0.0.1:55432/dangol?sslmode=disable", "PostgreSQL connection string"},
+	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
+	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
+	{"TEMPORAL_TASK_QUEUE", "dangol", "task queue the worker polls"},
+	{"HTTP_ADDR", "127.0.0.1:8080", "address the REST API listens on"},
+	{"PUBLIC_BASE_URL", "http://127.0.0.1:8080", "base URL providers use for webhooks (status callbacks)"},
+	{"TWILIO_ACCOUNT_SID", "", "Twilio account SID (required to send SMS)"},
+	{"TWILIO_AUTH_TOKEN", "", "Twilio auth token; also verifies webhook signatures (secret)"},
+	{"TWILIO_FROM", "", "sender number in E.164"},
+	{"TWILIO_API_BASE", "", "send Twilio API calls here instead of api.twilio.com (the stand-in)"},
+	{"SMTP_HOST", "127.0.0.1", "SMTP relay host"},
+	{"SMTP_PORT", "1025", "SMTP relay port"},
+	{"SMTP_USERNAME", "", "SMTP user (empty: no auth)"},
+	{"SMTP_PASSWORD", "", "SMTP password (secret)"},
+	{"SMTP_FROM", "dangol@dangol.localhost", "From address of mail"},
+	{"SMTP_TLS", "none", "none, starttls or tls"},
+	{"SMTP_HELO", "dangol.localhost", "HELO/EHLO name (a domain)"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+}
+
+func get(name string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	for _, v := range Vars {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	panic("config: undeclared variable " + name)
+}
+
+// Load reads the environment.
+func Load() (Config, error) {
+	port, err := strconv.Atoi(get("SMTP_PORT"))
+	if err != nil {
+		return Config{}, fmt.Errorf("SMTP_PORT: %w", err)
+	}
+	tls := get("SMTP_TLS")
+	if tls != "none" && tls != "starttls" && tls != "tls" {
+		return Config{}, fmt.Errorf("SMTP_TLS: %q is not none, starttls or tls", tls)
+	}
+	return Config{
+		DatabaseURL:       get("DATABASE_URL"),
+		TemporalAddress:   get("TEMPORAL_ADDRESS"),
+		TemporalNamespace: get("TEMPORAL_NAMESPACE"),
+		TaskQueue:         get("TEMPORAL_TASK_QUEUE"),
+		HTTPAddr:          get("HTTP_ADDR"),
+		PublicBaseURL:     get("PUBLIC_BASE_URL"),
+		Twilio: Twilio{
+			AccountSID: get("TWILIO_ACCOUNT_SID"),
+			AuthToken:  get("TWILIO_AUTH_TOKEN"),
+			From:       get("TWILIO_FROM"),
+			APIBase:    get("TWILIO_API_BASE"),
+		},
+		SMTP: SMTP{
+			Host:     get("SMTP_HOST"),
+			Port:     port,
+			Username: get("SMTP_USERNAME"),
+			Password: get("SMTP_PASSWORD"),
+			From:     get("SMTP_FROM"),
+			TLS:      tls,
+			HeloName: get("SMTP_HELO"),
+			Timeout:  15 * time.Second,
+		},
+		LogLevel: get("LOG_LEVEL"),
+	}, nil
+}

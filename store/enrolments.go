@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Enrolment statuses.
+const (
+	EnrolmentPending = "pending" // stored, workflow start not yet confirmed
+	EnrolmentActive  = "active"
+	EnrolmentEnded   = "ended"
+)
+
+// Enrolment is one customer's run through a program.
+type Enrolment struct {
+	ID             int64      `json:"id"`
+	ProgramID      int64      `json:"program_id"`
+	ProgramVersion int        `json:"program_version"`
+	CustomerID     int64      `json:"-"`
+	PurchaseID     *int64     `json:"-"`
+	WorkflowID     string     `json:"workflow_id"`
+	Status         string     `json:"status"`
+	Outcome        *string    `json:"outcome"`
+	StartedAt      *time.Time `json:"started_at"`
+	EndedAt        *time.Time `json:"ended_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+const enrolmentCols = `id, program_id, program_version, customer_id, purchase_id, workflow_id, status, outcome, started_at, ended_at, created_at`
+
+func scanEnrolment(row pgx.Row) (Enrolment, error) {
+	var e Enrolment
+	err := row.Scan(&e.ID, &e.ProgramID, &e.ProgramVersion, &e.CustomerID, &e.PurchaseID, &e.WorkflowID, &e.Status, &e.Outcome, &e.StartedAt, &e.EndedAt, &e.CreatedAt)
+	return e, notFound(err)
+}
+
+func enrolmentsWhere(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, where string, args ...any) ([]Enrolment, error) {
+	rows, err := q.Query(ctx, `SELECT `+enrolmentCols+` FROM enrolments WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Enrolment, error) { return scanEnrolment(r) })
+}
+
+// CustomerEnrolments lists a customer's enrolments, oldest first.
+func (s *Store) CustomerEnrolments(ctx context.Context, customerID int64) ([]Enrolment, error) {
+	return enrolmentsWhere(ctx, s.pool, `customer_id = $1`, customerID)
+}
+
+// LiveEnrolments lists the program's enrolments that have not ended, for
+// fanning out pause, resume and stop.
+func (s *Store) LiveEnrolments(ctx context.Context, programID int64) ([]Enrolment, error) {
+	return enrolmentsWhere(ctx, s.pool, `program_id = $1 AND status <> 'ended'`, programID)
+}
+
+// LiveCustomerEnrolments lists the customer's enrolments that have not ended.
+func (s *Store) LiveCustomerEnrolments(ctx context.Context, customerID int64) ([]Enrolment, error) {
+	return enrolmentsWhere(ctx, s.pool, `customer_id = $1 AND status <> 'ended'`, customerID)
+}
+
+// MarkEnrolmentActive records that the workflow runs; repeat calls keep
+// the first start time.
+func (s *Store) MarkEnrolmentActive(ctx context.Context, id int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE enrolments SET status = 'active', started_at = coalesce(started_at, now())
+		WHERE id = $1 AND status = 'pending'`, id)
+	return err
+}
+
+// EndEnrolment records the outcome once; a repeat keeps the first.
+func (s *Store) EndEnrolment(ctx context.Context, id int64, outcome string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE enrolments SET status = 'ended', outcome = $2, ended_at = now(),
+		started_at = coalesce(started_at, now()) WHERE id = $1 AND status <> 'ended'`, id, outcome)
+	return err
+}

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Program statuses.
+const (
+	ProgramActive  = "active"
+	ProgramPaused  = "paused"
+	ProgramStopped = "stopped"
+)
+
+// Program is a retention program a marketer started.
+type Program struct {
+	ID        int64           `json:"id"`
+	Name      string          `json:"name"`
+	Kind      string          `json:"kind"`
+	Status    string          `json:"status"`
+	Version   int             `json:"version"`
+	Params    json.RawMessage `json:"params"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+const programCols = `id, name, kind, status, version, params, created_at, updated_at`
+
+func scanProgram(row pgx.Row) (Program, error) {
+	var p Program
+	err := row.Scan(&p.ID, &p.Name, &p.Kind, &p.Status, &p.Version, &p.Params, &p.CreatedAt, &p.UpdatedAt)
+	return p, notFound(err)
+}
+
+// CreateProgram stores a program and its first version.
+func (s *Store) CreateProgram(ctx context.Context, name, kind string, params json.RawMessage) (Program, error) {
+	var p Program
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		p, err = scanProgram(tx.QueryRow(ctx, `INSERT INTO programs (name, kind, params) VALUES ($1, $2, $3) RETURNING `+programCols, name, kind, params))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO program_versions (program_id, version, params) VALUES ($1, 1, $2)`, p.ID, params)
+		return err
+	})
+	return p, err
+}
+
+// Program loads a program.
+func (s *Store) Program(ctx context.Context, id int64) (Program, error) {
+	return scanProgram(s.pool.QueryRow(ctx, `SELECT `+programCols+` FROM programs WHERE id = $1`, id))
+}
+
+// ProgramVersionParams loads the parameters a version was created with.
+func (s *Store) ProgramVersionParams(ctx context.Context, id int64, version int) (json.RawMessage, error) {
+	var params json.RawMessage
+	err := s.pool.QueryRow(ctx, `SELECT params FROM program_versions WHERE program_id = $1 AND version = $2`, id, version).Scan(&params)
+	return params, notFound(err)
+}
+
+// ListPrograms lists programs, newest first, optionally of one kind and status.
+func (s *Store) ListPrograms(ctx context.Context, kind, status string) ([]Program, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+programCols+` FROM programs
+		WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR status = $2) ORDER BY id DESC LIMIT 500`, kind, status)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Program, error) { return scanProgram(r) })
+}
+
+// SetProgramStatus moves a program between active, paused and stopped.
+// A stopped program stays stopped: ErrConflict.
+func (s *Store) SetProgramStatus(ctx context.Context, id int64, status string) (Program, error) {
+	var p Program
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, err := scanProgram(tx.QueryRow(ctx, `SELECT `+programCols+` FROM programs WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		if cur.Status == ProgramStopped && status != ProgramStopped {
+			return ErrConflict
+		}
+		p, err = scanProgram(tx.QueryRow(ctx, `UPDATE programs SET status = $2, updated_at = now() WHERE id = $1 RETURNING `+programCols, id, status))
+		return err
+	})
+	return p, err
+}

@@ -1,0 +1,64 @@
+// Package workflows holds dangol's durable programs. Each reads top to
+// bottom as the process a store would follow by hand; every side effect is
+// an activity.
+package workflows
+
+import "fmt"
+
+// TaskQueue is the queue dangol's worker polls.
+const TaskQueue = "dangol"
+
+// Signals and queries.
+const (
+	// SignalControl carries a ControlSignal: pause, resume or stop from
+	// the program's lifecycle API.
+	SignalControl = "control"
+	// SignalOptOut ends the customer's enrolments when they withdraw consent.
+	SignalOptOut = "opt-out"
+	// SignalCallTaskCompleted carries a CallTaskCompleted from the call
+	// task API, so the workflow reacts without waiting for the window.
+	SignalCallTaskCompleted = "call-task-completed"
+	// QueryJourney returns a Journey: steps done and the next step.
+	QueryJourney = "journey"
+)
+
+// Control actions.
+const (
+	ActionPause  = "pause"
+	ActionResume = "resume"
+	ActionStop   = "stop"
+)
+
+// Outcomes an enrolment ends with.
+const (
+	OutcomeCompleted = "completed"
+	OutcomeStopped   = "stopped"
+	OutcomeOptedOut  = "opted_out"
+)
+
+// Search attributes set on every enrolment workflow, so operators can find
+// a program's or a customer's runs in the Temporal UI.
+const (
+	SearchAttrProgramID   = "ProgramId"
+	SearchAttrCustomerID  = "CustomerId"
+	SearchAttrProgramKind = "ProgramKind"
+)
+
+// ControlSignal is the payload of SignalControl.
+type ControlSignal struct {
+	Action string
+}
+
+// CallTaskCompleted is the payload of SignalCallTaskCompleted. The note
+// stays in the database; only the outcome enters the history.
+type CallTaskCompleted struct {
+	TaskID  int64
+	Outcome string
+}
+
+// HappyCallWorkflowID is the one workflow id of a (program, purchase): a
+// repeated purchase event finds the running sequence instead of starting a
+// second one.
+func HappyCallWorkflowID(programID, purchaseID int64) string {
+	return fmt.Sprintf("happycall/%d/%d", programID, purchaseID)
+}
