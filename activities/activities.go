@@ -40,6 +40,9 @@ func nonRetryable(typ string, err error) error {
 
 // storeErr keeps a missing row from being retried for a day.
 func storeErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nonRetryable(ErrTypeNotFound, fmt.Errorf("%s: %w", what, err))
 	}

@@ -178,4 +178,3 @@ func deref(s *string) string {
 	}
 	return *s
 }
-

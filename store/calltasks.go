@@ -138,7 +138,7 @@ func (s *Store) ListCallTasks(ctx context.Context, f CallTaskFilter) ([]CallTask
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+callTaskCols+callTaskFrom+`
 		WHERE ($1 = '' OR t.status = $1) AND ($2 = '' OR t.store = $2)
-		  AND ($3::timestamptz IS NULL OR t.due_at < $3) AND ($4 = 0 OR t.enrolment_id = $4)
+		  AND ($3::timestamptz IS NULL OR t.due_at < $3) AND ($4::bigint = 0 OR t.enrolment_id = $4::bigint)
 		ORDER BY t.due_at, t.id LIMIT $5`, f.Status, f.Store, f.DueBefore, f.EnrolmentID, f.Limit)
 	if err != nil {
 		return nil, err

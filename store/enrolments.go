@@ -77,3 +77,10 @@ func (s *Store) EndEnrolment(ctx context.Context, id int64, outcome string) erro
 		started_at = coalesce(started_at, now()) WHERE id = $1 AND status <> 'ended'`, id, outcome)
 	return err
 }
+
+// EnrolmentWorkflowID returns the workflow id of an enrolment.
+func (s *Store) EnrolmentWorkflowID(ctx context.Context, id int64) (string, error) {
+	var wf string
+	err := s.pool.QueryRow(ctx, `SELECT workflow_id FROM enrolments WHERE id = $1`, id).Scan(&wf)
+	return wf, notFound(err)
+}

@@ -75,7 +75,6 @@ func (s *Store) ClaimMessage(ctx context.Context, m Message) (Message, error) {
 	return got, err
 }
 
-
 func (s *Store) addEvent(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, id int64, status string, detail map[string]string) error {

@@ -89,3 +89,24 @@ func (s *Store) SetProgramStatus(ctx context.Context, id int64, status string) (
 	})
 	return p, err
 }
+
+// ProgramEnrolmentCounts counts a program's enrolments by status, and
+// ended ones by outcome ("ended:converted").
+func (s *Store) ProgramEnrolmentCounts(ctx context.Context, id int64) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT CASE WHEN status = 'ended' THEN 'ended:' || coalesce(outcome, '') ELSE status END, count(*)
+		FROM enrolments WHERE program_id = $1 GROUP BY 1`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		counts[k] = n
+	}
+	return counts, rows.Err()
+}

@@ -548,14 +548,14 @@ type failRequest struct {
 func (s *Server) controlFail(w http.ResponseWriter, r *http.Request) {
 	var req failRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, "body must be JSON {count,status,code,message}: "+err.Error(), http.StatusBadRequest)
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {count,status,code,message}: " + err.Error()})
 		return
 	}
 	if req.Count == 0 {
 		req.Count = 1
 	}
 	if req.Count < 0 || req.Status < 400 || req.Status > 599 {
-		http.Error(w, "count must be positive and status a 4xx or 5xx", http.StatusBadRequest)
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "count must be positive and status a 4xx or 5xx"})
 		return
 	}
 	// Twilio's generic codes are 20000+status (20429, 20500, 20503...).

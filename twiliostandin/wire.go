@@ -102,7 +102,10 @@ func writeError(w http.ResponseWriter, status, code int, message string) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	// Twilio writes page URIs with a literal "&"; Go would escape it.
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 // Signature computes the X-Twilio-Signature Twilio puts on a webhook: the

@@ -158,19 +158,17 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 	return Receipt{ProviderID: *res.Sid, Status: deref(res.Status)}, nil
 }
 
-// Find implements Sender.Find. Twilio can only filter by the GMT day a
-// message was sent, so it lists the recipient's messages from our number
-// sent since the day before since, then matches body and creation time here.
+// Find implements Sender.Find. It does not filter by date: Twilio filters
+// on date_sent, which stays empty while a message is queued, and a queued
+// message is exactly what a crashed attempt leaves behind. Twilio lists
+// newest first, so the recipient's latest messages from our number are
+// enough: an attempt older than findWindow was not retried that late.
 func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (Receipt, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	api, tr := t.api(ctx)
 	params := &openapi.ListMessageParams{}
-	// No Limit: ListMessage then reads every page, and stopping early could
-	// miss the message and cause the double send Find exists to prevent.
-	params.SetTo(to).SetFrom(t.from).
-		SetDateSentAfter(since.Add(-24 * time.Hour).UTC()).
-		SetPageSize(100)
+	params.SetTo(to).SetFrom(t.from).SetPageSize(100).SetLimit(findWindow)
 	msgs, err := api.ListMessage(params)
 	if err != nil {
 		return Receipt{}, false, mapError("find", err, tr)
@@ -203,6 +201,9 @@ func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (Re
 	}
 	return Receipt{ProviderID: *found.Sid, Status: deref(found.Status)}, true, nil
 }
+
+// findWindow bounds how many of a recipient's latest messages Find reads.
+const findWindow = 200
 
 // permanentCodes are Twilio errors retrying cannot fix whatever their HTTP
 // status: invalid number, unsubscribed recipient, not a mobile number,

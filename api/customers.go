@@ -1,0 +1,182 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/dangol/dangol/store"
+	"github.com/dangol/dangol/workflows"
+)
+
+func (s *Server) customerRoutes() chi.Router {
+	r := chi.NewRouter()
+	r.Put("/{externalID}", s.putCustomer)
+	r.Get("/{externalID}", s.getCustomer)
+	r.Get("/{externalID}/journey", s.customerJourney)
+	return r
+}
+
+type consentInput struct {
+	Granted *bool  `json:"granted"`
+	Source  string `json:"source"`
+}
+
+type customerInput struct {
+	Name     string                  `json:"name"`
+	Phone    *string                 `json:"phone"`
+	Email    *string                 `json:"email"`
+	Birthday *string                 `json:"birthday"`
+	TimeZone string                  `json:"time_zone"`
+	Locale   string                  `json:"locale"`
+	Consent  map[string]consentInput `json:"consent"`
+}
+
+var (
+	externalIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+	e164Pattern       = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
+)
+
+func validExternalID(field, id string) error {
+	if !externalIDPattern.MatchString(id) {
+		return badField(field, "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'")
+	}
+	return nil
+}
+
+// validE164 accepts only a number already in E.164 that could exist: the
+// provider would refuse anything else months later, mid-program.
+func validE164(phone string) bool {
+	if !e164Pattern.MatchString(phone) {
+		return false
+	}
+	n, err := phonenumbers.Parse(phone, "")
+	return err == nil && phonenumbers.IsPossibleNumber(n)
+}
+
+// toCustomer validates input and merges consent with what was stored:
+// an unchanged grant keeps its original time and source.
+func (in customerInput) toCustomer(externalID string, old *store.Customer, now time.Time) (store.Customer, error) {
+	c := store.Customer{ExternalID: externalID, Name: in.Name, TimeZone: in.TimeZone, Locale: in.Locale, Consent: map[string]store.Consent{}}
+	if len(in.Name) > 200 {
+		return c, badField("name", "longer than 200 characters")
+	}
+	if in.Phone != nil && *in.Phone != "" {
+		if !validE164(*in.Phone) {
+			return c, badField("phone", "must be an E.164 number such as +821012345678")
+		}
+		c.Phone = in.Phone
+	}
+	if in.Email != nil && *in.Email != "" {
+		a, err := mail.ParseAddress(*in.Email)
+		if err != nil || a.Address != *in.Email {
+			return c, badField("email", "must be a plain address such as minsu@example.com")
+		}
+		c.Email = in.Email
+	}
+	if in.Birthday != nil && *in.Birthday != "" {
+		b, err := time.Parse(time.DateOnly, *in.Birthday)
+		if err != nil {
+			return c, badField("birthday", "must be a date YYYY-MM-DD")
+		}
+		c.Birthday = &b
+	}
+	if c.TimeZone == "" {
+		c.TimeZone = "Asia/Seoul"
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return c, badField("time_zone", "must be an IANA zone such as Asia/Seoul")
+	}
+	if c.Locale == "" {
+		c.Locale = "ko-KR"
+	}
+	if old != nil {
+		for ch, v := range old.Consent {
+			c.Consent[ch] = v
+		}
+	}
+	for ch, v := range in.Consent {
+		if ch != store.ChannelSMS && ch != store.ChannelEmail && ch != store.ChannelCall {
+			return c, badField("consent."+ch, "unknown channel; use sms, email or call")
+		}
+		if v.Granted == nil {
+			return c, badField("consent."+ch+".granted", "is required")
+		}
+		if v.Source == "" {
+			return c, badField("consent."+ch+".source", "is required: where the customer gave or withdrew it (pos, web, call...)")
+		}
+		if prev, ok := c.Consent[ch]; ok && prev.Granted == *v.Granted {
+			continue
+		}
+		c.Consent[ch] = store.Consent{Granted: *v.Granted, At: now, Source: v.Source}
+	}
+	return c, nil
+}
+
+func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "externalID")
+	if err := validExternalID("externalId", id); err != nil {
+		renderError(w, r, err)
+		return
+	}
+	var in customerInput
+	if err := decode(r, &in); err != nil {
+		renderError(w, r, err)
+		return
+	}
+	old, err := s.Store.CustomerByExternalID(r.Context(), id)
+	var prev *store.Customer
+	switch {
+	case err == nil:
+		prev = &old
+	case !errors.Is(err, store.ErrNotFound):
+		renderError(w, r, err)
+		return
+	}
+	c, err := in.toCustomer(id, prev, time.Now().UTC())
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	stored, before, err := s.Store.UpsertCustomer(r.Context(), c)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	if before != nil && !before.OptedOut() && stored.OptedOut() {
+		s.signalCustomer(r, stored.ID, workflows.SignalOptOut, nil)
+	}
+	status := http.StatusOK
+	if before == nil {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, stored)
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Store.CustomerByExternalID(r.Context(), chi.URLParam(r, "externalID"))
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// signalCustomer tells every live enrolment of the customer. A workflow
+// that already ended is not an error; other failures are logged, since
+// each enrolment also re-reads consent before its next touch.
+func (s *Server) signalCustomer(r *http.Request, customerID int64, signal string, arg any) {
+	es, err := s.Store.LiveCustomerEnrolments(r.Context(), customerID)
+	if err != nil {
+		s.logger().ErrorContext(r.Context(), "list enrolments to signal", "error", err)
+		return
+	}
+	for _, e := range es {
+		s.signal(r, e.WorkflowID, signal, arg)
+	}
+}

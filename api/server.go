@@ -1,0 +1,120 @@
+// Package api is dangol's REST API: resources under /v1 (bearer key),
+// provider webhooks under /webhooks (provider signatures), and health.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"go.temporal.io/sdk/client"
+
+	"github.com/dangol/dangol/store"
+)
+
+// Server holds what handlers need.
+type Server struct {
+	Store     *store.Store
+	Temporal  client.Client
+	TaskQueue string
+	// TwilioAuthToken verifies status callback signatures.
+	TwilioAuthToken string
+	// PublicBaseURL is the URL providers call us on; signatures cover it.
+	PublicBaseURL string
+	Logger        *slog.Logger
+}
+
+// Handler builds the router.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(s.logRequests)
+	r.Use(middleware.Recoverer)
+	r.Use(limitBody)
+
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", s.ready)
+	r.Post("/webhooks/twilio/status", s.twilioStatus)
+
+	r.Route("/v1", func(r chi.Router) {
+		r.Use(s.authenticate)
+		r.Mount("/customers", s.customerRoutes())
+		r.Mount("/purchases", s.purchaseRoutes())
+		r.Mount("/programs", s.programRoutes())
+		r.Mount("/call-tasks", s.callTaskRoutes())
+	})
+	return r
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		start := time.Now()
+		next.ServeHTTP(ww, r)
+		s.logger().LogAttrs(r.Context(), slog.LevelInfo, "http",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", ww.Status()),
+			slog.Duration("took", time.Since(start)), slog.String("request_id", middleware.GetReqID(r.Context())))
+	})
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+type ctxKey struct{ name string }
+
+var apiKeyNameKey = ctxKey{"api-key-name"}
+
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || key == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dangol"`)
+			renderError(w, r, &Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized,
+				Detail: "send an API key as Authorization: Bearer <key>"})
+			return
+		}
+		name, err := s.Store.APIKeyName(r.Context(), key)
+		if err == store.ErrNotFound {
+			renderError(w, r, &Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "unknown or revoked API key"})
+			return
+		}
+		if err != nil {
+			renderError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiKeyNameKey, name)))
+	})
+}
+
+// ready reports whether dangol can do its work: both PostgreSQL and
+// Temporal must answer.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["postgres"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, checks)
+}
