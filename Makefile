@@ -3,8 +3,9 @@
 SHELL := /bin/bash
 export GOTOOLCHAIN ?= local
 
-# staticcheck v0.8.2 is release 2026.2.2, the newest that builds (the proxy
-# serves it by semver only); workflowcheck v0.6.0 is @latest, pinned.
+# staticcheck v0.8.2 is release 2026.2.2, the newest; the module proxy knows
+# staticcheck releases only by their v0.x names (@2025.1.1 is refused).
+# workflowcheck v0.6.0 is what @latest resolves to, pinned.
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 

@@ -101,7 +101,7 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 	byID := map[int64]store.Program{}
 	p := store.Purchase{ExternalID: in.ExternalID, CustomerID: customer.ID, Amount: in.Amount.String(), Currency: in.Currency,
 		Category: strings.TrimSpace(in.Category), Product: strings.TrimSpace(in.Product), Store: strings.TrimSpace(in.Store), PurchasedAt: in.PurchasedAt.Truncate(time.Microsecond)}
-	stored, created, enrolments, err := s.Store.RecordPurchase(ctx, p, func(p store.Purchase) ([]store.EnrolmentPlan, error) {
+	stored, created, enrolments, err := s.Store.RecordPurchase(ctx, p, func(p store.Purchase, _ int) ([]store.EnrolmentPlan, error) {
 		var plans []store.EnrolmentPlan
 		for _, prog := range active {
 			var hc programs.HappyCall
@@ -109,7 +109,7 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 			if hc.Qualifies(p.Category, p.Product) {
-				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version, WorkflowID: workflows.HappyCallWorkflowID(prog.ID, p.ID)})
+				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version, WorkflowID: workflows.HappyCallWorkflowID(prog.ID, p.ID), PerPurchase: true})
 			}
 		}
 		return plans, nil

@@ -24,6 +24,8 @@ PIDS=$DEV/pids
 LOGS=$DEV/logs
 PG_DATA=$DEV/pg
 PG_PORT=55432
+# Twilio credentials must be alphanumeric (dangol checks, as Twilio does).
+TWILIO_TOKEN=devauthtoken00000000000000000000
 
 say() { printf 'dev: %s\n' "$*"; }
 die() {
@@ -118,7 +120,8 @@ stop_pid() {
 	rm -f "$PIDS/$1.pid" "$PIDS/$1.sum"
 }
 
-checksum() { cksum <"$1" | cut -d' ' -f1-2; }
+# fingerprint BINARY [CONFIG...]: changes when the binary or its config does.
+fingerprint() { { cksum <"$1" && printf '%s\n' "${@:2}"; } | cksum | cut -d' ' -f1-2; }
 
 # ------------------------------------------------------------------ build
 
@@ -254,35 +257,37 @@ wait_for maildev maildev 60 curl -fsS http://127.0.0.1:1080/api/healthz
 
 # ------------------------------------------------------- Twilio stand-in
 
-# restart_if_rebuilt NAME BINARY: stop NAME if BINARY changed since it started.
-restart_if_rebuilt() {
-	if running "$1" "$2" && [[ $(cat "$PIDS/$1.sum" 2>/dev/null) != "$(checksum "$2")" ]]; then
-		say "$1: binary rebuilt, restarting"
+# restart_if_changed NAME BINARY [CONFIG...]: stop NAME if its binary or
+# config changed since it was started.
+restart_if_changed() {
+	if running "$1" "$2" && [[ $(cat "$PIDS/$1.sum" 2>/dev/null) != "$(fingerprint "${@:2}")" ]]; then
+		say "$1: binary or configuration changed, restarting"
 		stop_pid "$1"
 	fi
 }
 
-restart_if_rebuilt twilio-standin bin/twilio-standin
+standin_cmd=(env "TWILIO_AUTH_TOKEN=$TWILIO_TOKEN" "$ROOT/bin/twilio-standin" --addr 127.0.0.1:8089)
+restart_if_changed twilio-standin bin/twilio-standin "${standin_cmd[@]}"
 if running twilio-standin bin/twilio-standin; then
 	say "Twilio stand-in already running"
 else
 	port_free "Twilio stand-in" 8089
 	say "starting the Twilio stand-in on 127.0.0.1:8089"
-	checksum bin/twilio-standin >"$PIDS/twilio-standin.sum"
-	start_bg twilio-standin env TWILIO_AUTH_TOKEN=dev-auth-token "$ROOT/bin/twilio-standin" --addr 127.0.0.1:8089
+	fingerprint bin/twilio-standin "${standin_cmd[@]}" >"$PIDS/twilio-standin.sum"
+	start_bg twilio-standin "${standin_cmd[@]}"
 fi
 wait_for twilio-standin bin/twilio-standin 30 port_open 8089
 
 # ----------------------------------------------------------------- dangol
 
-cat >"$DEV/env" <<'EOF'
+cat >"$DEV/env" <<EOF
 # dangol's environment for the `make dev` stack: source .dev/env
 export DATABASE_URL='postgres://app@127.0.0.1:55432/dangol?sslmode=disable'
 export TEMPORAL_ADDRESS='127.0.0.1:7233'
 export HTTP_ADDR='127.0.0.1:8080'
 export PUBLIC_BASE_URL='http://127.0.0.1:8080'
 export TWILIO_ACCOUNT_SID='ACdev00000000000000000000000000000'
-export TWILIO_AUTH_TOKEN='dev-auth-token'
+export TWILIO_AUTH_TOKEN='$TWILIO_TOKEN'
 export TWILIO_FROM='+15005550006'
 export TWILIO_API_BASE='http://127.0.0.1:8089'
 export SMTP_HOST='127.0.0.1'
@@ -307,13 +312,13 @@ if [[ ! -s $DEV/api-key ]]; then
 	mv "$DEV/api-key.new" "$DEV/api-key"
 fi
 
-restart_if_rebuilt dangol bin/dangol
+restart_if_changed dangol bin/dangol "$(cat "$DEV/env")"
 if running dangol bin/dangol; then
 	say "dangol already running"
 else
 	port_free "dangol API" 8080
 	say "starting dangol serve on 127.0.0.1:8080"
-	checksum bin/dangol >"$PIDS/dangol.sum"
+	fingerprint bin/dangol "$(cat "$DEV/env")" >"$PIDS/dangol.sum"
 	start_bg dangol "$ROOT/bin/dangol" serve
 fi
 wait_for dangol bin/dangol 60 curl -fsS http://127.0.0.1:8080/readyz

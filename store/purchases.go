@@ -41,13 +41,16 @@ type EnrolmentPlan struct {
 	ProgramID      int64
 	ProgramVersion int
 	WorkflowID     string
+	// PerPurchase enrolments (happy call) belong to the purchase; others
+	// (second purchase) to the customer, at most one live at a time.
+	PerPurchase bool
 }
 
 // RecordPurchase stores a purchase and, only when it is new, the
-// enrolments plan(p) returns, in one transaction. A repeat of the same
+// enrolments plan(p, purchases so far including p) returns, in one transaction. A repeat of the same
 // purchase returns created=false and the enrolments made the first time; a
 // different purchase under the same external id is ErrConflict.
-func (s *Store) RecordPurchase(ctx context.Context, p Purchase, plan func(Purchase) ([]EnrolmentPlan, error)) (stored Purchase, created bool, enrolments []Enrolment, err error) {
+func (s *Store) RecordPurchase(ctx context.Context, p Purchase, plan func(p Purchase, purchaseCount int) ([]EnrolmentPlan, error)) (stored Purchase, created bool, enrolments []Enrolment, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		stored, err = scanPurchase(tx.QueryRow(ctx, `
 			INSERT INTO purchases (external_id, customer_id, amount, currency, category, product, store, purchased_at)
@@ -74,17 +77,33 @@ func (s *Store) RecordPurchase(ctx context.Context, p Purchase, plan func(Purcha
 			return err
 		}
 		created = true
-		plans, err := plan(stored)
+		var count int
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO customer_stats (customer_id, purchase_count, total_spend, first_purchase_at, last_purchase_at)
+			VALUES ($1, 1, $2::numeric, $3, $3)
+			ON CONFLICT (customer_id) DO UPDATE SET
+				purchase_count = customer_stats.purchase_count + 1,
+				total_spend = customer_stats.total_spend + EXCLUDED.total_spend,
+				first_purchase_at = least(customer_stats.first_purchase_at, EXCLUDED.first_purchase_at),
+				last_purchase_at = greatest(customer_stats.last_purchase_at, EXCLUDED.last_purchase_at)
+			RETURNING purchase_count`,
+			stored.CustomerID, stored.Amount, stored.PurchasedAt).Scan(&count); err != nil {
+			return err
+		}
+		plans, err := plan(stored, count)
 		if err != nil {
 			return err
 		}
 		for _, pl := range plans {
 			e, err := scanEnrolment(tx.QueryRow(ctx, `
-				INSERT INTO enrolments (program_id, program_version, customer_id, purchase_id, workflow_id)
-				VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (workflow_id) DO UPDATE SET workflow_id = EXCLUDED.workflow_id
+				INSERT INTO enrolments (program_id, program_version, customer_id, purchase_id, workflow_id, per_purchase)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT DO NOTHING
 				RETURNING `+enrolmentCols,
-				pl.ProgramID, pl.ProgramVersion, stored.CustomerID, stored.ID, pl.WorkflowID))
+				pl.ProgramID, pl.ProgramVersion, stored.CustomerID, stored.ID, pl.WorkflowID, pl.PerPurchase))
+			if err == ErrNotFound {
+				continue // already enrolled: a customer is in a program once at a time
+			}
 			if err != nil {
 				return err
 			}
