@@ -24,6 +24,8 @@ type Activities struct {
 	Mail  mail.Sender
 	// StatusCallbackURL is where the SMS provider reports delivery.
 	StatusCallbackURL string
+	// PublicBaseURL is where customers reach dangol (survey links).
+	PublicBaseURL string
 }
 
 // Error types workflows may see. They are non-retryable: the failure is

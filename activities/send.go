@@ -23,7 +23,11 @@ type SendRequest struct {
 	EnrolmentID int64
 	CustomerID  int64
 	PurchaseID  int64
-	Template    TemplateRef
+	// CouponID, when set, fills the coupon fields of the template.
+	CouponID int64
+	// Survey, when set, adds a survey link for this enrolment and step.
+	Survey   bool
+	Template TemplateRef
 }
 
 // SendResult says what became of the message.
@@ -51,7 +55,13 @@ func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (SendResu
 	if err != nil {
 		return SendResult{}, storeErr("customer", err)
 	}
-	text, err := a.render(ctx, req.Template, req.CustomerID, req.PurchaseID)
+	x := extras{purchaseID: req.PurchaseID, couponID: req.CouponID}
+	if req.Survey {
+		if x.surveyURL, err = a.surveyURL(ctx, req.EnrolmentID, req.CustomerID, req.Template.Step); err != nil {
+			return SendResult{}, err
+		}
+	}
+	text, err := a.render(ctx, req.Template, req.CustomerID, x)
 	if err != nil {
 		return SendResult{}, err
 	}

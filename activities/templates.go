@@ -2,19 +2,18 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/dangol/dangol/programs"
 )
 
 // Template fields of a touch.
 const (
-	FieldSMS          = "sms"
-	FieldFallbackSMS  = "fallback_sms"
-	FieldEmail        = "email"
-	FieldCallScript   = "call_script"
-	fieldEmailSubject = "email_subject"
+	FieldSMS         = "sms"
+	FieldFallbackSMS = "fallback_sms"
+	FieldEmail       = "email"
+	FieldCallScript  = "call_script"
 )
 
 // TemplateRef names a template by where it lives, not by its text: the
@@ -22,88 +21,94 @@ const (
 type TemplateRef struct {
 	ProgramID int64
 	Version   int
-	Touch     string
-	Field     string
+	Step      string
+	// Field picks among a step's messages (see programs.Params.Template).
+	Field string
 }
 
 type rendered struct {
 	subject, body string
 }
 
-// render reads the touch from the program's current parameters, falling
-// back to the enrolment's version when the current one no longer has that
-// touch, and fills it with the customer's and purchase's data.
-func (a *Activities) render(ctx context.Context, ref TemplateRef, customerID, purchaseID int64) (rendered, error) {
-	touch, err := a.touch(ctx, ref)
+// extras are the per-send values templates may use besides the customer
+// and purchase: the coupon and survey link of this step.
+type extras struct {
+	purchaseID int64
+	couponID   int64
+	surveyURL  string
+}
+
+// render reads the step's message from the program's current parameters,
+// falling back to the enrolment's version when the current one no longer
+// has that step, and fills it in.
+func (a *Activities) render(ctx context.Context, ref TemplateRef, customerID int64, x extras) (rendered, error) {
+	msg, err := a.template(ctx, ref)
 	if err != nil {
 		return rendered{}, err
 	}
-	data, err := a.templateData(ctx, customerID, purchaseID)
+	data, err := a.templateData(ctx, customerID, x)
 	if err != nil {
 		return rendered{}, err
 	}
-	var text, subject string
-	switch ref.Field {
-	case FieldSMS:
-		text = touch.SMS
-	case FieldFallbackSMS:
-		text = touch.FallbackSMS
-	case FieldEmail:
-		text, subject = touch.Email, touch.EmailSubject
-	case FieldCallScript:
-		text = touch.CallScript
-	default:
-		return rendered{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("unknown template field %q", ref.Field))
-	}
-	body, err := programs.Render(text, data)
+	body, err := programs.Render(msg.Text, data)
 	if err != nil {
 		return rendered{}, nonRetryable(ErrTypeBadTemplate, err)
 	}
-	if subject != "" {
-		if subject, err = programs.Render(subject, data); err != nil {
-			return rendered{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("%s: %w", fieldEmailSubject, err))
-		}
+	subject, err := programs.Render(msg.Subject, data)
+	if err != nil {
+		return rendered{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("subject: %w", err))
 	}
 	return rendered{subject: subject, body: body}, nil
 }
 
-func (a *Activities) touch(ctx context.Context, ref TemplateRef) (programs.Touch, error) {
+func (a *Activities) template(ctx context.Context, ref TemplateRef) (programs.Message, error) {
 	p, err := a.Store.Program(ctx, ref.ProgramID)
 	if err != nil {
-		return programs.Touch{}, storeErr("program", err)
+		return programs.Message{}, storeErr("program", err)
 	}
-	var hc programs.HappyCall
-	if err := json.Unmarshal(p.Params, &hc); err != nil {
-		return programs.Touch{}, nonRetryable(ErrTypeBadTemplate, err)
+	params, err := programs.Decode(p.Kind, p.Params)
+	if err != nil {
+		return programs.Message{}, nonRetryable(ErrTypeBadTemplate, err)
 	}
-	if t, ok := hc.Touch(ref.Touch); ok {
-		return t, nil
+	if m, ok := params.Template(ref.Step, ref.Field); ok {
+		return m, nil
 	}
 	old, err := a.Store.ProgramVersionParams(ctx, ref.ProgramID, ref.Version)
 	if err != nil {
-		return programs.Touch{}, storeErr("program version", err)
+		return programs.Message{}, storeErr("program version", err)
 	}
-	if err := json.Unmarshal(old, &hc); err != nil {
-		return programs.Touch{}, nonRetryable(ErrTypeBadTemplate, err)
+	if params, err = programs.Decode(p.Kind, old); err != nil {
+		return programs.Message{}, nonRetryable(ErrTypeBadTemplate, err)
 	}
-	if t, ok := hc.Touch(ref.Touch); ok {
-		return t, nil
+	if m, ok := params.Template(ref.Step, ref.Field); ok {
+		return m, nil
 	}
-	return programs.Touch{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program %d has no touch %q", ref.ProgramID, ref.Touch))
+	return programs.Message{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program %d has no message %s/%s", ref.ProgramID, ref.Step, ref.Field))
 }
 
-func (a *Activities) templateData(ctx context.Context, customerID, purchaseID int64) (programs.TemplateData, error) {
+func (a *Activities) templateData(ctx context.Context, customerID int64, x extras) (programs.TemplateData, error) {
 	c, err := a.Store.CustomerByID(ctx, customerID)
 	if err != nil {
 		return programs.TemplateData{}, storeErr("customer", err)
 	}
-	d := programs.TemplateData{Name: c.Name}
-	if purchaseID != 0 {
-		p, err := a.Store.PurchaseByID(ctx, purchaseID)
+	d := programs.TemplateData{Name: c.Name, SurveyURL: x.surveyURL}
+	if x.purchaseID != 0 {
+		p, err := a.Store.PurchaseByID(ctx, x.purchaseID)
 		if err != nil {
 			return d, storeErr("purchase", err)
 		}
 		d.Store, d.Product, d.Category, d.PurchasedAt = p.Store, p.Product, p.Category, p.PurchasedAt
+	}
+	if x.couponID != 0 {
+		cp, err := a.Store.CouponByID(ctx, x.couponID)
+		if err != nil {
+			return d, storeErr("coupon", err)
+		}
+		loc, err := time.LoadLocation(c.TimeZone)
+		if err != nil {
+			loc = time.UTC
+		}
+		d.Coupon, d.CouponValue, d.CouponExpires = cp.Code, cp.Display(), cp.ExpiresAt.In(loc).Format(time.DateOnly)
 	}
 	return d, nil
 }

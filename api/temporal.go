@@ -39,9 +39,8 @@ func (s *Server) startHappyCall(ctx context.Context, e store.Enrolment, p store.
 		return fmt.Errorf("program %d params: %w", p.ID, err)
 	}
 	in := workflows.HappyCallInput{
-		ProgramID: p.ID, ProgramVersion: e.ProgramVersion, EnrolmentID: e.ID, CustomerID: customer.ID,
-		PurchaseID: purchase.ID, PurchasedAt: purchase.PurchasedAt, TimeZone: customer.TimeZone,
-		Steps: hc.Steps(), CallWindow: hc.CallWindow,
+		Enrolment:  workflows.Enrolment{ProgramID: p.ID, ProgramVersion: e.ProgramVersion, EnrolmentID: e.ID, CustomerID: customer.ID, TimeZone: customer.TimeZone},
+		PurchaseID: purchase.ID, PurchasedAt: purchase.PurchasedAt, Steps: hc.Steps(), CallWindow: hc.CallWindow,
 	}
 	opts := client.StartWorkflowOptions{
 		ID:                       e.WorkflowID,

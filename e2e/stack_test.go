@@ -109,7 +109,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.acts = &activities.Activities{Store: st, SMS: s.sms, Mail: mailer, StatusCallbackURL: s.api.URL + "/webhooks/twilio/status"}
+	s.acts = &activities.Activities{Store: st, SMS: s.sms, Mail: mailer, StatusCallbackURL: s.api.URL + "/webhooks/twilio/status", PublicBaseURL: s.api.URL}
 	if s.key, err = st.CreateAPIKey(ctx, "e2e"); err != nil {
 		t.Fatal(err)
 	}

@@ -181,13 +181,20 @@ type TemplateData struct {
 	Product     string
 	Category    string
 	PurchasedAt time.Time
-	Coupon      string
+	// Coupon is the code; CouponValue ("10,000원", "10%") and
+	// CouponExpires (a local date) describe it.
+	Coupon        string
+	CouponValue   string
+	CouponExpires string
+	// SurveyURL is the link that records why a customer left.
+	SurveyURL string
 }
 
 // CheckTemplate parses a template and executes it on sample data, so a
 // typo is a 400 at creation rather than a failed send months later.
 func CheckTemplate(text string) error {
-	_, err := Render(text, TemplateData{Name: "홍길동", Store: "강남점", Product: "냉장고", Category: "가전", PurchasedAt: time.Unix(0, 0)})
+	_, err := Render(text, TemplateData{Name: "홍길동", Store: "강남점", Product: "냉장고", Category: "가전", PurchasedAt: time.Unix(0, 0),
+		Coupon: "K7QX-M2PA-9RTD", CouponValue: "10,000원", CouponExpires: "2027-01-31", SurveyURL: "https://example.com/s/x"})
 	return err
 }
 

@@ -32,7 +32,7 @@ die() {
 	printf 'dev: error: %s\n' "$*" >&2
 	exit 1
 }
-trap 'rc=$?; printf "dev: error: \`%s\` failed (exit %s) at %s line %s\n" "$BASH_COMMAND" "$rc" "${BASH_SOURCE[0]}" "$LINENO" >&2' ERR
+trap 'printf "dev: error: \`%s\` failed (exit %s) at %s line %s\n" "$BASH_COMMAND" "$?" "${BASH_SOURCE[0]}" "$LINENO" >&2' ERR
 
 # die_log NAME MESSAGE: fail, pointing at (and showing the end of) a log.
 die_log() {
@@ -53,13 +53,23 @@ mkdir -p "$PIDS" "$LOGS"
 
 pid_of() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
 
-# running NAME: the process in NAME's PID file is alive (and, where ps can
-# tell, still the program we started, not a reused PID).
+# alive PID: the process exists and has not exited (an exited process that
+# nobody has reaped yet still answers kill -0).
+alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	if command -v ps >/dev/null; then
+		[[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]] || return 1
+	fi
+}
+
+# running NAME PATTERN: the process in NAME's PID file is alive and (where
+# ps can tell) still runs PATTERN, not an unrelated process that reused a
+# stale PID.
 running() {
 	local pid
 	pid=$(pid_of "$1")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	kill -0 "$pid" 2>/dev/null || return 1
+	alive "$pid" || return 1
 	if command -v ps >/dev/null; then
 		ps -o args= -p "$pid" 2>/dev/null | grep -q -- "$2" || return 1
 	fi
@@ -109,13 +119,13 @@ wait_for() {
 stop_pid() {
 	local pid
 	pid=$(pid_of "$1")
-	if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+	if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"; then
 		kill -TERM "$pid" 2>/dev/null || true
 		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
+			alive "$pid" || break
 			sleep 0.2
 		done
-		kill -KILL "$pid" 2>/dev/null || true
+		if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
 	fi
 	rm -f "$PIDS/$1.pid" "$PIDS/$1.sum"
 }
@@ -153,7 +163,7 @@ find_pg_bin() {
 			return
 		fi
 	fi
-	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4,4 -V -r); do
+	for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
 		if [[ -x $d/pg_ctl && -x $d/initdb ]]; then
 			echo "$d"
 			return
@@ -281,7 +291,7 @@ wait_for twilio-standin bin/twilio-standin 30 port_open 8089
 # ----------------------------------------------------------------- dangol
 
 cat >"$DEV/env" <<EOF
-# dangol's environment for the `make dev` stack: source .dev/env
+# dangol's environment for the make dev stack: source .dev/env
 export DATABASE_URL='postgres://app@127.0.0.1:55432/dangol?sslmode=disable'
 export TEMPORAL_ADDRESS='127.0.0.1:7233'
 export HTTP_ADDR='127.0.0.1:8080'

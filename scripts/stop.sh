@@ -9,10 +9,19 @@ PIDS=$DEV/pids
 
 say() { printf 'stop: %s\n' "$*"; }
 
+# alive PID: the process exists and has not exited (an exited process that
+# nobody has reaped yet still answers kill -0).
+alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	if command -v ps >/dev/null; then
+		[[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]] || return 1
+	fi
+}
+
 # ours PID PATTERN: PID is alive and (where ps can tell) still runs PATTERN,
 # not an unrelated process that reused a stale PID.
 ours() {
-	kill -0 "$1" 2>/dev/null || return 1
+	alive "$1" || return 1
 	if command -v ps >/dev/null; then
 		ps -o args= -p "$1" 2>/dev/null | grep -q -- "$2" || return 1
 	fi
@@ -27,10 +36,10 @@ stop_pid() {
 		say "stopping $name (pid $pid)"
 		kill -TERM "$pid" 2>/dev/null || true
 		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
+			alive "$pid" || break
 			sleep 0.2
 		done
-		if kill -0 "$pid" 2>/dev/null; then
+		if alive "$pid"; then
 			say "$name did not exit after 10s; killing it"
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
@@ -44,8 +53,8 @@ stop_pid maildev maildev
 stop_pid temporal temporal
 
 if [[ -f $DEV/pg/postmaster.pid ]]; then
-	pg_ctl=$(command -v pg_ctl || ls -d /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -t/ -k4,4 -V -r | head -n1 || true)
-	if [[ -n $pg_ctl ]]; then
+	pg_ctl=$(command -v pg_ctl || printf '%s\n' /usr/lib/postgresql/*/bin/pg_ctl | sort -V -r | head -n1)
+	if [[ -x $pg_ctl ]]; then
 		say "stopping PostgreSQL"
 		if [[ $EUID -eq 0 ]]; then
 			runuser -u postgres -- "$pg_ctl" -D "$DEV/pg" stop -m fast -w >/dev/null || true

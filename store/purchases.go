@@ -90,6 +90,10 @@ func (s *Store) RecordPurchase(ctx context.Context, p Purchase, plan func(p Purc
 			stored.CustomerID, stored.Amount, stored.PurchasedAt).Scan(&count); err != nil {
 			return err
 		}
+		// Buying again is what wakes a dormant customer.
+		if _, err := tx.Exec(ctx, `UPDATE customers SET lifecycle = 'active' WHERE id = $1 AND lifecycle <> 'active'`, stored.CustomerID); err != nil {
+			return err
+		}
 		plans, err := plan(stored, count)
 		if err != nil {
 			return err

@@ -88,8 +88,8 @@ func (s *happyCallSuite) input(purchasedAt time.Time, zone string, hc programs.H
 	s.Require().NoError(hc.Normalize())
 	s.env.SetStartTime(purchasedAt)
 	return HappyCallInput{
-		ProgramID: 7, ProgramVersion: 1, EnrolmentID: 70, CustomerID: 700, PurchaseID: 7000,
-		PurchasedAt: purchasedAt, TimeZone: zone, Steps: hc.Steps(), CallWindow: hc.CallWindow,
+		Enrolment:  Enrolment{ProgramID: 7, ProgramVersion: 1, EnrolmentID: 70, CustomerID: 700, TimeZone: zone},
+		PurchaseID: 7000, PurchasedAt: purchasedAt, Steps: hc.Steps(), CallWindow: hc.CallWindow,
 	}
 }
 

@@ -62,3 +62,17 @@ type CallTaskCompleted struct {
 func HappyCallWorkflowID(programID, purchaseID int64) string {
 	return fmt.Sprintf("happycall/%d/%d", programID, purchaseID)
 }
+
+// SignalConverted carries a Converted: the customer bought again or
+// redeemed a coupon this enrolment issued.
+const SignalConverted = "converted"
+
+// OutcomeConverted ends an enrolment whose customer came back.
+const OutcomeConverted = "converted"
+
+// Converted is the payload of SignalConverted.
+type Converted struct {
+	Reason   string // purchase or coupon
+	Ref      string // the purchase's or order's external id
+	CouponID int64
+}

@@ -191,5 +191,6 @@ func buildActivities(cfg config.Config, st *store.Store) (*activities.Activities
 	return &activities.Activities{
 		Store: st, SMS: smsSender, Mail: mailSender,
 		StatusCallbackURL: strings.TrimRight(cfg.PublicBaseURL, "/") + "/webhooks/twilio/status",
+		PublicBaseURL:     cfg.PublicBaseURL,
 	}, nil
 }

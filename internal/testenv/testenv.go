@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,6 +34,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // modulePath identifies the repository's go.mod.
@@ -67,12 +69,12 @@ func onStop(f func() error) {
 // run it keeps the servers' logs there and says where they are.
 func stopAll(failed bool) error {
 	stopMu.Lock()
-	fs := stoppers
+	funcs := stoppers
 	stoppers = nil
 	stopMu.Unlock()
 	var errs []error
-	for i := len(fs) - 1; i >= 0; i-- {
-		if err := fs[i](); err != nil {
+	for i := len(funcs) - 1; i >= 0; i-- {
+		if err := funcs[i](); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -137,13 +139,21 @@ func getWorkDir() (string, error) {
 }
 
 // removeStaleWorkDirs deletes the database files of earlier test processes
-// that died without running Main's cleanup (their servers died with them).
+// that died without running Main's cleanup (their servers died with them),
+// and the logs of failed runs after a day.
 func removeStaleWorkDirs() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*"))
 	for _, dir := range dirs {
 		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			// Logs kept after a failure (or a directory being set up).
+			if fi, err := os.Stat(dir); err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
+				_ = os.RemoveAll(dir)
+			}
+			continue
+		}
 		if err != nil {
-			continue // in use by a live process, or already cleaned
+			continue
 		}
 		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 		if err != nil || processAlive(pid) {

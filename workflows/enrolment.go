@@ -1,0 +1,272 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/programs"
+	"github.com/dangol/dangol/store"
+)
+
+// Enrolment identifies one customer's run through a program. Every
+// program's workflow input embeds it; JSON flattens it, so inputs stay
+// flat.
+type Enrolment struct {
+	ProgramID      int64
+	ProgramVersion int
+	EnrolmentID    int64
+	CustomerID     int64
+	// TimeZone is the customer's IANA zone: calendar offsets count in it.
+	TimeZone string
+}
+
+// Journey is what the journey query returns and every enrolment's result.
+type Journey struct {
+	Paused  bool
+	Ended   bool
+	Outcome string
+	Done    []StepDone
+	Next    *NextStep
+}
+
+// StepDone is one action taken.
+type StepDone struct {
+	Touch  string
+	Action string
+	At     time.Time
+	Result string
+}
+
+// NextStep is what the enrolment waits for.
+type NextStep struct {
+	Touch string
+	At    time.Time
+	// Waiting is "time" (the step's moment), "call" (staff to complete
+	// the call task until At) or "resume" (the program is paused).
+	Waiting string
+}
+
+// gateRecheck bounds how long a paused enrolment trusts that a resume
+// signal will come; after it, the database is asked again.
+const gateRecheck = 6 * time.Hour
+
+// runner is what every program's workflow shares: the signals that pause,
+// stop, opt out and convert; the database gate before each step; the one
+// way to send; the clean ending. Each program's workflow keeps only its
+// own process.
+type runner struct {
+	Enrolment
+	loc   *time.Location
+	state Journey
+	// keyPrefix starts every idempotency key of this enrolment.
+	keyPrefix string
+	// exitsOnConversion ends the enrolment when the customer buys or
+	// redeems (not for birthdays).
+	exitsOnConversion bool
+	completions       map[int64]string // call task id -> outcome, from signals
+	redeemed          map[int64]bool   // coupon ids redeemed, from signals
+}
+
+func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConversion bool) (*runner, error) {
+	r := &runner{Enrolment: e, keyPrefix: keyPrefix, exitsOnConversion: exitsOnConversion,
+		completions: map[int64]string{}, redeemed: map[int64]bool{}}
+	loc, err := time.LoadLocation(e.TimeZone)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("unknown time zone "+e.TimeZone, "BadInput", err)
+	}
+	r.loc = loc
+	if err := workflow.SetQueryHandler(ctx, QueryJourney, func() (Journey, error) { return r.state, nil }); err != nil {
+		return nil, err
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalControl)
+		for {
+			var s ControlSignal
+			ch.Receive(ctx, &s)
+			switch s.Action {
+			case ActionPause:
+				r.state.Paused = true
+			case ActionResume:
+				r.state.Paused = false
+			case ActionStop:
+				r.end(OutcomeStopped)
+			}
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalOptOut)
+		for {
+			ch.Receive(ctx, nil)
+			r.end(OutcomeOptedOut)
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalCallTaskCompleted)
+		for {
+			var c CallTaskCompleted
+			ch.Receive(ctx, &c)
+			r.completions[c.TaskID] = c.Outcome
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalConverted)
+		for {
+			var c Converted
+			ch.Receive(ctx, &c)
+			if c.CouponID != 0 {
+				r.redeemed[c.CouponID] = true
+			}
+			r.record(ctx, "", "converted", c.Reason+" "+c.Ref)
+			if r.exitsOnConversion {
+				r.end(OutcomeConverted)
+			}
+		}
+	})
+	return r, nil
+}
+
+// activate records that the enrolment runs.
+func (r *runner) activate(ctx workflow.Context) error {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.MarkEnrolmentActive, r.EnrolmentID).Get(ctx, nil)
+}
+
+// sleepUntil waits for the moment or for the enrolment to end early; it
+// reports whether to go on.
+func (r *runner) sleepUntil(ctx workflow.Context, at time.Time) bool {
+	if d := at.Sub(workflow.Now(ctx)); d > 0 {
+		if _, err := workflow.AwaitWithTimeout(ctx, d, r.ended); err != nil {
+			r.end(OutcomeStopped)
+		}
+	}
+	return !r.ended()
+}
+
+// passGate checks the program and consent in the database and holds while
+// the program is paused; it reports whether the step may go ahead.
+func (r *runner) passGate(ctx workflow.Context) (bool, error) {
+	dbCtx := workflow.WithActivityOptions(ctx, dbActivity)
+	for {
+		var g activities.Gate
+		if err := workflow.ExecuteActivity(dbCtx, a.CheckGate, r.ProgramID, r.CustomerID).Get(ctx, &g); err != nil {
+			return false, err
+		}
+		switch {
+		case g.ProgramStatus == store.ProgramStopped:
+			r.end(OutcomeStopped)
+		case g.OptedOut:
+			r.end(OutcomeOptedOut)
+		default:
+			r.state.Paused = g.ProgramStatus == store.ProgramPaused
+		}
+		if r.ended() {
+			return false, nil
+		}
+		if !r.state.Paused {
+			return true, nil
+		}
+		if r.state.Next != nil {
+			r.state.Next.Waiting = "resume"
+		}
+		if _, err := workflow.AwaitWithTimeout(ctx, gateRecheck, func() bool { return !r.state.Paused || r.ended() }); err != nil {
+			r.end(OutcomeStopped)
+		}
+	}
+}
+
+// waitFor is the wait before a step: until its moment, then through the
+// gate. It reports whether the step may go ahead.
+func (r *runner) waitFor(ctx workflow.Context, step string, at time.Time) (bool, error) {
+	r.state.Next = &NextStep{Touch: step, At: at, Waiting: "time"}
+	if !r.sleepUntil(ctx, at) {
+		return false, nil
+	}
+	return r.passGate(ctx)
+}
+
+// send delivers one message. A message that cannot be sent (no consent,
+// invalid number, provider down for a day) is recorded by the activity
+// and the program goes on: one failed SMS must not end a year of contact.
+func (r *runner) send(ctx workflow.Context, action string, req activities.SendRequest) {
+	req.Key = r.key(req.Template.Step, action)
+	req.EnrolmentID, req.CustomerID = r.EnrolmentID, r.CustomerID
+	req.Template.ProgramID, req.Template.Version = r.ProgramID, r.ProgramVersion
+	var res activities.SendResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendActivity), a.SendMessage, req).Get(ctx, &res)
+	if err != nil {
+		var appErr *temporal.ApplicationError
+		reason := err.Error()
+		if errors.As(err, &appErr) {
+			reason = appErr.Type() + ": " + appErr.Message()
+		}
+		workflow.GetLogger(ctx).Warn("message not sent", "key", req.Key, "error", err)
+		r.record(ctx, req.Template.Step, action, "failed: "+reason)
+		return
+	}
+	r.record(ctx, req.Template.Step, action, res.Status)
+}
+
+// issueCoupon issues the step's coupon (once, whatever the retries).
+func (r *runner) issueCoupon(ctx workflow.Context, step string, spec programs.Coupon) (activities.IssuedCoupon, error) {
+	var c activities.IssuedCoupon
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.IssueCoupon, activities.IssueCouponRequest{
+		Key: r.key(step, "coupon"), ProgramID: r.ProgramID, EnrolmentID: r.EnrolmentID, CustomerID: r.CustomerID, Coupon: spec,
+	}).Get(ctx, &c)
+	if err == nil {
+		r.record(ctx, step, "coupon", fmt.Sprint(c.ID))
+	}
+	return c, err
+}
+
+// couponRedeemed asks the signal first and the database second.
+func (r *runner) couponRedeemed(ctx workflow.Context, couponID int64) (bool, error) {
+	if r.redeemed[couponID] {
+		return true, nil
+	}
+	var used bool
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.CouponRedeemed, couponID).Get(ctx, &used)
+	return used, err
+}
+
+// finish cancels what is left open and records the outcome. It runs on a
+// disconnected context so a cancelled workflow still cleans up.
+func (r *runner) finish(ctx workflow.Context) (Journey, error) {
+	if r.state.Outcome == "" {
+		r.state.Outcome = OutcomeCompleted
+	}
+	r.state.Ended = true
+	r.state.Next = nil
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	dctx = workflow.WithActivityOptions(dctx, dbActivity)
+	if err := workflow.ExecuteActivity(dctx, a.CancelOpenTasks, r.EnrolmentID).Get(dctx, nil); err != nil {
+		return r.state, err
+	}
+	if err := workflow.ExecuteActivity(dctx, a.EndEnrolment, r.EnrolmentID, r.state.Outcome).Get(dctx, nil); err != nil {
+		return r.state, err
+	}
+	return r.state, nil
+}
+
+func (r *runner) end(outcome string) {
+	if r.state.Outcome == "" {
+		r.state.Outcome = outcome
+	}
+}
+
+func (r *runner) ended() bool { return r.state.Outcome != "" }
+
+func (r *runner) record(ctx workflow.Context, step, action, result string) {
+	r.state.Done = append(r.state.Done, StepDone{Touch: step, Action: action, At: workflow.Now(ctx), Result: result})
+}
+
+// key is the business idempotency key of an action: the same enrolment,
+// step and action never produce two messages, tasks or coupons, whatever
+// the run id.
+func (r *runner) key(step, action string) string {
+	return fmt.Sprintf("%s:%s:%s", r.keyPrefix, step, action)
+}
