@@ -84,3 +84,31 @@ func (s *Store) EnrolmentWorkflowID(ctx context.Context, id int64) (string, erro
 	err := s.pool.QueryRow(ctx, `SELECT workflow_id FROM enrolments WHERE id = $1`, id).Scan(&wf)
 	return wf, notFound(err)
 }
+
+// EnrolCustomers creates enrolments for customers in one statement and
+// returns the ones created: a customer already in the program (a live
+// enrolment) is skipped by the unique index, so two sweeps racing never
+// enrol anyone twice. workflowID names each enrolment's workflow.
+func (s *Store) EnrolCustomers(ctx context.Context, programID int64, version int, customerIDs []int64, workflowID func(customerID int64) string) ([]Enrolment, error) {
+	if len(customerIDs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(customerIDs))
+	for i, c := range customerIDs {
+		ids[i] = workflowID(c)
+	}
+	rows, err := s.pool.Query(ctx, `
+		INSERT INTO enrolments (program_id, program_version, customer_id, workflow_id)
+		SELECT $1, $2, c, w FROM unnest($3::bigint[], $4::text[]) AS t(c, w)
+		ON CONFLICT DO NOTHING
+		RETURNING `+enrolmentCols, programID, version, customerIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Enrolment, error) { return scanEnrolment(r) })
+}
+
+// Enrolment loads an enrolment.
+func (s *Store) Enrolment(ctx context.Context, id int64) (Enrolment, error) {
+	return scanEnrolment(s.pool.QueryRow(ctx, `SELECT `+enrolmentCols+` FROM enrolments WHERE id = $1`, id))
+}

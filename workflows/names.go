@@ -76,3 +76,10 @@ type Converted struct {
 	Ref      string // the purchase's or order's external id
 	CouponID int64
 }
+
+// EnrolmentWorkflowID is the one workflow id of a customer in a program
+// that enrols customers (not purchases): while it runs, no second
+// enrolment of the same customer can start.
+func EnrolmentWorkflowID(kind string, programID, customerID int64) string {
+	return fmt.Sprintf("%s/%d/%d", kind, programID, customerID)
+}
