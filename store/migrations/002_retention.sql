@@ -30,6 +30,11 @@ ALTER TABLE enrolments ADD COLUMN per_purchase boolean NOT NULL DEFAULT false;
 UPDATE enrolments SET per_purchase = true WHERE purchase_id IS NOT NULL;
 CREATE UNIQUE INDEX enrolments_one_live_per_customer
     ON enrolments (program_id, customer_id) WHERE status <> 'ended' AND NOT per_purchase;
+-- A customer re-enters a program after its cooldown under the same
+-- workflow id, so the id is unique among live enrolments only.
+ALTER TABLE enrolments DROP CONSTRAINT enrolments_workflow_id_key;
+CREATE UNIQUE INDEX enrolments_live_workflow_idx ON enrolments (workflow_id) WHERE status <> 'ended';
+CREATE INDEX enrolments_workflow_idx ON enrolments (workflow_id);
 CREATE INDEX enrolments_program_customer_idx ON enrolments (program_id, customer_id, ended_at);
 
 CREATE TABLE coupons (
