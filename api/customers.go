@@ -1,11 +1,15 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/mail"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/nyaruka/phonenumbers"
@@ -27,14 +31,34 @@ type consentInput struct {
 	Source  string `json:"source"`
 }
 
+// decodeConsent reads each channel on its own, so an error names the
+// channel (encoding/json leaves map keys out of its field paths).
+func decodeConsent(raw map[string]json.RawMessage) (map[string]consentInput, error) {
+	out := map[string]consentInput{}
+	for ch, v := range raw {
+		var c consentInput
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			var p *Problem
+			if errors.As(decodeProblem(err), &p) && p.Field != "" && p.Field != "body" {
+				return nil, badField("consent."+ch+"."+p.Field, strings.TrimPrefix(p.Detail, p.Field+": "))
+			}
+			return nil, badField("consent."+ch, "must be an object with granted and source")
+		}
+		out[ch] = c
+	}
+	return out, nil
+}
+
 type customerInput struct {
-	Name     string                  `json:"name"`
-	Phone    *string                 `json:"phone"`
-	Email    *string                 `json:"email"`
-	Birthday *string                 `json:"birthday"`
-	TimeZone string                  `json:"time_zone"`
-	Locale   string                  `json:"locale"`
-	Consent  map[string]consentInput `json:"consent"`
+	Name     string                     `json:"name"`
+	Phone    *string                    `json:"phone"`
+	Email    *string                    `json:"email"`
+	Birthday *string                    `json:"birthday"`
+	TimeZone string                     `json:"time_zone"`
+	Locale   string                     `json:"locale"`
+	Consent  map[string]json.RawMessage `json:"consent"`
 }
 
 var (
@@ -63,7 +87,11 @@ func validE164(phone string) bool {
 // an unchanged grant keeps its original time and source.
 func (in customerInput) toCustomer(externalID string, old *store.Customer, now time.Time) (store.Customer, error) {
 	c := store.Customer{ExternalID: externalID, Name: in.Name, TimeZone: in.TimeZone, Locale: in.Locale, Consent: map[string]store.Consent{}}
-	if len(in.Name) > 200 {
+	consent, err := decodeConsent(in.Consent)
+	if err != nil {
+		return c, err
+	}
+	if utf8.RuneCountInString(in.Name) > 200 {
 		return c, badField("name", "longer than 200 characters")
 	}
 	if in.Phone != nil && *in.Phone != "" {
@@ -89,7 +117,7 @@ func (in customerInput) toCustomer(externalID string, old *store.Customer, now t
 	if c.TimeZone == "" {
 		c.TimeZone = "Asia/Seoul"
 	}
-	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {
 		return c, badField("time_zone", "must be an IANA zone such as Asia/Seoul")
 	}
 	if c.Locale == "" {
@@ -100,7 +128,7 @@ func (in customerInput) toCustomer(externalID string, old *store.Customer, now t
 			c.Consent[ch] = v
 		}
 	}
-	for ch, v := range in.Consent {
+	for ch, v := range consent {
 		if ch != store.ChannelSMS && ch != store.ChannelEmail && ch != store.ChannelCall {
 			return c, badField("consent."+ch, "unknown channel; use sms, email or call")
 		}
@@ -129,27 +157,23 @@ func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	old, err := s.Store.CustomerByExternalID(r.Context(), id)
-	var prev *store.Customer
-	switch {
-	case err == nil:
-		prev = &old
-	case !errors.Is(err, store.ErrNotFound):
-		renderError(w, r, err)
-		return
-	}
-	c, err := in.toCustomer(id, prev, time.Now().UTC())
-	if err != nil {
-		renderError(w, r, err)
-		return
-	}
-	stored, before, err := s.Store.UpsertCustomer(r.Context(), c)
+	now := time.Now().UTC()
+	stored, before, err := s.Store.UpsertCustomerWith(r.Context(), id, func(old *store.Customer) (store.Customer, error) {
+		return in.toCustomer(id, old, now)
+	})
 	if err != nil {
 		renderError(w, r, err)
 		return
 	}
 	if before != nil && !before.OptedOut() && stored.OptedOut() {
 		s.signalCustomer(r, stored.ID, workflows.SignalOptOut, nil)
+	}
+	if before != nil && !sameDay(before.Birthday, stored.Birthday) {
+		change := workflows.BirthdayChanged{Removed: stored.Birthday == nil}
+		if stored.Birthday != nil {
+			change.Month, change.Day = stored.Birthday.Month(), stored.Birthday.Day()
+		}
+		s.signalCustomer(r, stored.ID, workflows.SignalBirthdayChanged, change)
 	}
 	status := http.StatusOK
 	if before == nil {
@@ -165,6 +189,13 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
+}
+
+func sameDay(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Month() == b.Month() && a.Day() == b.Day()
 }
 
 // signalCustomer tells every live enrolment of the customer. A workflow

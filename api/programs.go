@@ -2,14 +2,16 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/dangol/dangol/programs"
+	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
 )
@@ -19,7 +21,9 @@ func (s *Server) programRoutes() chi.Router {
 	r.Post("/", s.createProgram)
 	r.Get("/", s.listPrograms)
 	r.Get("/{id}", s.getProgram)
+	r.Patch("/{id}", s.updateProgram)
 	r.Post("/{id}/{action:pause|resume|stop}", s.controlProgram)
+	r.Post("/{id}/sweep", s.sweepNow)
 	return r
 }
 
@@ -34,37 +38,126 @@ type programResponse struct {
 	Enrolments map[string]int `json:"enrolments"`
 }
 
+func validName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 200 {
+		return "", badField("name", "is required, at most 200 characters")
+	}
+	return name, nil
+}
+
+// createProgram stores the program, then (for audience programs) creates
+// its enrolment schedule. If Temporal is down, the program exists and the
+// schedule is created at the next start-up of dangol, or by repeating the
+// request's effect with PATCH.
 func (s *Server) createProgram(w http.ResponseWriter, r *http.Request) {
 	var in programInput
 	if err := decode(r, &in); err != nil {
 		renderError(w, r, err)
 		return
 	}
-	in.Name = strings.TrimSpace(in.Name)
-	if in.Name == "" || len(in.Name) > 200 {
-		renderError(w, r, badField("name", "is required, at most 200 characters"))
-		return
-	}
-	if !slices.Contains(programs.Kinds, in.Kind) {
-		renderError(w, r, badField("kind", "unknown program kind; one of "+strings.Join(programs.Kinds, ", ")))
-		return
-	}
-	hc, err := programs.ParseHappyCall(in.Params)
+	name, err := validName(in.Name)
 	if err != nil {
 		renderError(w, r, err)
 		return
 	}
-	params, err := json.Marshal(hc)
+	params, err := programs.Parse(in.Kind, in.Params)
 	if err != nil {
 		renderError(w, r, err)
 		return
 	}
-	p, err := s.Store.CreateProgram(r.Context(), in.Name, in.Kind, params)
+	raw, err := json.Marshal(params)
 	if err != nil {
 		renderError(w, r, err)
+		return
+	}
+	p, err := s.Store.CreateProgram(r.Context(), name, in.Kind, raw)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	if err := s.ensureSchedule(r, p, params); err != nil {
+		renderError(w, r, unavailable(err))
 		return
 	}
 	writeJSON(w, http.StatusCreated, programResponse{Program: p, Enrolments: map[string]int{}})
+}
+
+// ensureSchedule keeps an audience program's schedule in line with it.
+func (s *Server) ensureSchedule(r *http.Request, p store.Program, params programs.Params) error {
+	seg, ok := params.(programs.Segment)
+	if !ok {
+		return nil
+	}
+	if p.Status == store.ProgramStopped {
+		return schedules.DeleteSweep(r.Context(), s.Temporal, p.ID)
+	}
+	return schedules.EnsureSweep(r.Context(), s.Temporal, s.TaskQueue, p.ID, seg.SweepSettings(), p.Status == store.ProgramPaused)
+}
+
+// updateProgram edits name and params. An edit of message texts only
+// keeps the version (running enrolments use the new texts at their next
+// send); a change of steps makes a new version, which new enrolments get
+// while running ones finish on theirs.
+func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) {
+	id, err := programID(r)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	var in struct {
+		Name   *string         `json:"name"`
+		Params json.RawMessage `json:"params"`
+	}
+	if err := decode(r, &in); err != nil {
+		renderError(w, r, err)
+		return
+	}
+	cur, err := s.Store.Program(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		renderError(w, r, notFound("program"))
+		return
+	} else if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	name := cur.Name
+	if in.Name != nil {
+		if name, err = validName(*in.Name); err != nil {
+			renderError(w, r, err)
+			return
+		}
+	}
+	old, err := programs.Decode(cur.Kind, cur.Params)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	params := old
+	if in.Params != nil {
+		if params, err = programs.Parse(cur.Kind, in.Params); err != nil {
+			renderError(w, r, err)
+			return
+		}
+	}
+	raw, err := json.Marshal(params)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	p, err := s.Store.UpdateProgram(r.Context(), id, name, raw, !programs.SameSteps(old, params))
+	if errors.Is(err, store.ErrConflict) {
+		renderError(w, r, conflict("program is stopped; a stopped program cannot be edited"))
+		return
+	} else if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	if err := s.ensureSchedule(r, p, params); err != nil {
+		renderError(w, r, unavailable(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, programResponse{Program: p})
 }
 
 func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +170,9 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		renderError(w, r, err)
 		return
+	}
+	if ps == nil {
+		ps = []store.Program{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"programs": ps})
 }
@@ -96,7 +192,7 @@ func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.Store.Program(r.Context(), id)
-	if err == store.ErrNotFound {
+	if errors.Is(err, store.ErrNotFound) {
 		renderError(w, r, notFound("program"))
 		return
 	} else if err != nil {
@@ -112,8 +208,9 @@ func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
 }
 
 // controlProgram pauses, resumes or stops a program: the status is stored
-// first (every enrolment re-reads it before its next touch), then each
-// live enrolment is signalled so a stop ends it at once.
+// first (every enrolment re-reads it before its next step), then the
+// enrolment schedule follows, then each live enrolment is signalled so a
+// stop ends it at once.
 func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 	id, err := programID(r)
 	if err != nil {
@@ -125,16 +222,25 @@ func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 		workflows.ActionPause: store.ProgramPaused, workflows.ActionResume: store.ProgramActive, workflows.ActionStop: store.ProgramStopped,
 	}[action]
 	p, err := s.Store.SetProgramStatus(r.Context(), id, status)
-	switch err {
-	case nil:
-	case store.ErrNotFound:
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNotFound):
 		renderError(w, r, notFound("program"))
 		return
-	case store.ErrConflict:
+	case errors.Is(err, store.ErrConflict):
 		renderError(w, r, conflict("program is stopped; a stopped program cannot be resumed or paused"))
 		return
 	default:
 		renderError(w, r, err)
+		return
+	}
+	params, err := programs.Decode(p.Kind, p.Params)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	if err := s.ensureSchedule(r, p, params); err != nil {
+		renderError(w, r, unavailable(err))
 		return
 	}
 	es, err := s.Store.LiveEnrolments(r.Context(), id)
@@ -146,4 +252,40 @@ func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 		s.signal(r, e.WorkflowID, workflows.SignalControl, workflows.ControlSignal{Action: action})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"program": p, "signalled": len(es)})
+}
+
+// sweepNow enrols an audience program's audience now instead of at its
+// next scheduled hour.
+func (s *Server) sweepNow(w http.ResponseWriter, r *http.Request) {
+	id, err := programID(r)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	p, err := s.Store.Program(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		renderError(w, r, notFound("program"))
+		return
+	} else if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	params, err := programs.Decode(p.Kind, p.Params)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	if _, ok := params.(programs.Segment); !ok {
+		renderError(w, r, conflict("a "+p.Kind+" program enrols from purchases, not by audience"))
+		return
+	}
+	if p.Status != store.ProgramActive {
+		renderError(w, r, conflict("program is "+p.Status))
+		return
+	}
+	if err := schedules.TriggerSweep(r.Context(), s.Temporal, id); err != nil {
+		renderError(w, r, unavailable(err))
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"program_id": id, "sweep": "started"})
 }

@@ -21,15 +21,20 @@ func (s *Server) purchaseRoutes() chi.Router {
 	return r
 }
 
+// purchaseInput takes amount and purchased_at as raw JSON and parses them
+// in validate, so a bad value is reported under its own field name.
 type purchaseInput struct {
-	ExternalID  string      `json:"external_id"`
-	CustomerID  string      `json:"customer_id"`
-	Amount      json.Number `json:"amount"`
-	Currency    string      `json:"currency"`
-	Category    string      `json:"category"`
-	Product     string      `json:"product"`
-	Store       string      `json:"store"`
-	PurchasedAt *time.Time  `json:"purchased_at"`
+	ExternalID  string          `json:"external_id"`
+	CustomerID  string          `json:"customer_id"`
+	Amount      json.RawMessage `json:"amount"`
+	Currency    string          `json:"currency"`
+	Category    string          `json:"category"`
+	Product     string          `json:"product"`
+	Store       string          `json:"store"`
+	PurchasedAt json.RawMessage `json:"purchased_at"`
+
+	amount      string
+	purchasedAt time.Time
 }
 
 var (
@@ -37,25 +42,33 @@ var (
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 )
 
-func (in purchaseInput) validate() error {
+func (in *purchaseInput) validate() error {
 	if err := validExternalID("external_id", in.ExternalID); err != nil {
 		return err
 	}
 	if err := validExternalID("customer_id", in.CustomerID); err != nil {
 		return err
 	}
-	if !amountPattern.MatchString(in.Amount.String()) {
+	// A number or a string holding one: "1290000" and 1290000 are the same.
+	in.amount = strings.Trim(string(in.Amount), `"`)
+	if !amountPattern.MatchString(in.amount) {
 		return badField("amount", "must be a non-negative amount with at most 2 decimals")
 	}
 	if !currencyPattern.MatchString(in.Currency) {
 		return badField("currency", "must be an ISO 4217 code such as KRW")
 	}
-	if in.PurchasedAt == nil {
+	var at string
+	if len(in.PurchasedAt) == 0 || string(in.PurchasedAt) == "null" {
 		return badField("purchased_at", "is required (RFC 3339)")
 	}
-	if in.PurchasedAt.After(time.Now().Add(time.Hour)) {
+	t, err := time.Parse(time.RFC3339Nano, strings.Trim(string(in.PurchasedAt), `"`))
+	if json.Unmarshal(in.PurchasedAt, &at) != nil || err != nil {
+		return badField("purchased_at", "must be an RFC 3339 time with a zone, such as 2026-11-23T10:00:00+09:00")
+	}
+	if t.After(time.Now().Add(time.Hour)) {
 		return badField("purchased_at", "is in the future")
 	}
+	in.purchasedAt = t.Truncate(time.Microsecond)
 	for f, v := range map[string]string{"category": in.Category, "product": in.Product, "store": in.Store} {
 		if len(v) > 200 {
 			return badField(f, "longer than 200 characters")
@@ -70,10 +83,11 @@ type purchaseResponse struct {
 	Enrolments []store.Enrolment `json:"enrolments"`
 }
 
-// postPurchase stores a sale and starts the programs it qualifies for.
-// Purchase and enrolment rows are written in one transaction; workflows
-// start after commit, under ids fixed by (program, purchase), so repeating
-// the request after a failure starts exactly what is missing.
+// postPurchase stores a sale, ends the enrolments it converts and starts
+// the programs it qualifies for. Purchase and enrolment rows are written in
+// one transaction; workflows start after commit, under ids fixed by
+// (program, purchase) or (program, customer), so repeating the request
+// after a failure starts exactly what is missing.
 func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 	var in purchaseInput
 	if err := decode(r, &in); err != nil {
@@ -93,26 +107,23 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	active, err := s.Store.ListPrograms(ctx, programs.KindHappyCall, store.ProgramActive)
+	active, err := s.Store.ListPrograms(ctx, "", store.ProgramActive)
 	if err != nil {
 		renderError(w, r, err)
 		return
 	}
-	byID := map[int64]store.Program{}
-	p := store.Purchase{ExternalID: in.ExternalID, CustomerID: customer.ID, Amount: in.Amount.String(), Currency: in.Currency,
-		Category: strings.TrimSpace(in.Category), Product: strings.TrimSpace(in.Product), Store: strings.TrimSpace(in.Store), PurchasedAt: in.PurchasedAt.Truncate(time.Microsecond)}
-	stored, created, enrolments, err := s.Store.RecordPurchase(ctx, p, func(p store.Purchase, _ int) ([]store.EnrolmentPlan, error) {
-		var plans []store.EnrolmentPlan
-		for _, prog := range active {
-			var hc programs.HappyCall
-			if err := json.Unmarshal(prog.Params, &hc); err != nil {
-				return nil, err
-			}
-			if hc.Qualifies(p.Category, p.Product) {
-				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version, WorkflowID: workflows.HappyCallWorkflowID(prog.ID, p.ID), PerPurchase: true})
-			}
-		}
-		return plans, nil
+	// Enrolments that were live before this purchase are the ones it can
+	// convert; read them before the purchase starts new ones.
+	live, err := s.Store.LiveCustomerEnrolments(ctx, customer.ID)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	p := store.Purchase{ExternalID: in.ExternalID, CustomerID: customer.ID, Amount: in.amount, Currency: in.Currency,
+		Category: strings.TrimSpace(in.Category), Product: strings.TrimSpace(in.Product), Store: strings.TrimSpace(in.Store),
+		PurchasedAt: in.purchasedAt}
+	stored, created, enrolments, err := s.Store.RecordPurchase(ctx, p, func(p store.Purchase, count int) ([]store.EnrolmentPlan, error) {
+		return planEnrolments(active, p, count)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		renderError(w, r, conflict("external_id: a different purchase was already recorded under this id"))
@@ -121,6 +132,10 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
+	if created {
+		s.convert(r, live, workflows.Converted{Reason: "purchase", Ref: stored.ExternalID})
+	}
+	byID := map[int64]store.Program{}
 	for _, prog := range active {
 		byID[prog.ID] = prog
 	}
@@ -135,7 +150,7 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if err := s.startHappyCall(ctx, e, prog, stored, customer); err != nil {
+		if err := s.startPurchaseEnrolment(ctx, e, prog, stored, customer); err != nil {
 			renderError(w, r, unavailable(err))
 			return
 		}
@@ -148,4 +163,47 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		enrolments = []store.Enrolment{}
 	}
 	writeJSON(w, status, purchaseResponse{Purchase: stored, CustomerID: customer.ExternalID, Enrolments: enrolments})
+}
+
+// planEnrolments decides which event programs a new purchase enters: every
+// happy call it qualifies for, and second-purchase programs on a
+// customer's first purchase.
+func planEnrolments(active []store.Program, p store.Purchase, purchaseCount int) ([]store.EnrolmentPlan, error) {
+	var plans []store.EnrolmentPlan
+	for _, prog := range active {
+		params, err := programs.Decode(prog.Kind, prog.Params)
+		if err != nil {
+			return nil, err
+		}
+		switch params := params.(type) {
+		case *programs.HappyCall:
+			if params.Qualifies(p.Category, p.Product) {
+				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version,
+					WorkflowID: workflows.HappyCallWorkflowID(prog.ID, p.ID), PerPurchase: true})
+			}
+		case *programs.SecondPurchase:
+			if purchaseCount == 1 {
+				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version,
+					WorkflowID: workflows.EnrolmentWorkflowID(prog.Kind, prog.ID, p.CustomerID)})
+			}
+		}
+	}
+	return plans, nil
+}
+
+// convert tells the enrolments whose program counts a purchase as its goal
+// that the customer came back. Each ends at once, even mid-wait.
+func (s *Server) convert(r *http.Request, live []store.Enrolment, c workflows.Converted) {
+	for _, e := range live {
+		prog, err := s.Store.Program(r.Context(), e.ProgramID)
+		if err != nil {
+			s.logger().ErrorContext(r.Context(), "program of enrolment", "enrolment", e.ID, "error", err)
+			continue
+		}
+		params, err := programs.Decode(prog.Kind, prog.Params)
+		if err != nil || !params.ExitsOnPurchase() {
+			continue
+		}
+		s.signal(r, e.WorkflowID, workflows.SignalConverted, c)
+	}
 }

@@ -36,11 +36,17 @@ func (s *Server) Handler() http.Handler {
 	r.Use(middleware.Recoverer)
 	r.Use(limitBody)
 
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { renderError(w, r, notFound("route "+r.URL.Path)) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		renderError(w, r, &Problem{Type: "about:blank", Title: "Method not allowed", Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path})
+	})
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
 	r.Post("/webhooks/twilio/status", s.twilioStatus)
+	r.Get("/s/{token}", s.surveyForm)
+	r.Post("/s/{token}", s.surveyAnswer)
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
@@ -48,6 +54,8 @@ func (s *Server) Handler() http.Handler {
 		r.Mount("/purchases", s.purchaseRoutes())
 		r.Mount("/programs", s.programRoutes())
 		r.Mount("/call-tasks", s.callTaskRoutes())
+		r.Mount("/coupons", s.couponRoutes())
+		r.Mount("/audiences:preview", s.audienceRoutes())
 	})
 	return r
 }
@@ -83,15 +91,17 @@ var apiKeyNameKey = ctxKey{"api-key-name"}
 
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || key == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dangol"`)
+		scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		key = strings.TrimSpace(key)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dangol"`)
+		if !strings.EqualFold(scheme, "Bearer") || key == "" {
 			renderError(w, r, &Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized,
 				Detail: "send an API key as Authorization: Bearer <key>"})
 			return
 		}
 		name, err := s.Store.APIKeyName(r.Context(), key)
 		if err == store.ErrNotFound {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dangol", error="invalid_token"`)
 			renderError(w, r, &Problem{Type: "about:blank", Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "unknown or revoked API key"})
 			return
 		}
@@ -99,6 +109,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			renderError(w, r, err)
 			return
 		}
+		w.Header().Del("WWW-Authenticate")
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiKeyNameKey, name)))
 	})
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,24 +22,32 @@ var (
 	saProgramKind = temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrProgramKind)
 )
 
-// startHappyCall starts the enrolment's workflow under its fixed id. If it
-// is already running or finished, nothing happens: a repeated purchase
-// never starts a second sequence.
-func (s *Server) startHappyCall(ctx context.Context, e store.Enrolment, p store.Program, purchase store.Purchase, customer store.Customer) error {
-	params := p.Params
+// startPurchaseEnrolment starts the workflow of an enrolment a purchase
+// created, under its fixed id. If it is already running or finished,
+// nothing happens: a repeated purchase never starts a second sequence.
+func (s *Server) startPurchaseEnrolment(ctx context.Context, e store.Enrolment, p store.Program, purchase store.Purchase, customer store.Customer) error {
+	raw := p.Params
 	if e.ProgramVersion != p.Version {
 		var err error
-		if params, err = s.Store.ProgramVersionParams(ctx, p.ID, e.ProgramVersion); err != nil {
+		if raw, err = s.Store.ProgramVersionParams(ctx, p.ID, e.ProgramVersion); err != nil {
 			return err
 		}
 	}
-	var hc programs.HappyCall
-	if err := json.Unmarshal(params, &hc); err != nil {
-		return fmt.Errorf("program %d params: %w", p.ID, err)
+	params, err := programs.Decode(p.Kind, raw)
+	if err != nil {
+		return fmt.Errorf("program %d: %w", p.ID, err)
 	}
-	in := workflows.HappyCallInput{
-		Enrolment:  workflows.Enrolment{ProgramID: p.ID, ProgramVersion: e.ProgramVersion, EnrolmentID: e.ID, CustomerID: customer.ID, TimeZone: customer.TimeZone},
-		PurchaseID: purchase.ID, PurchasedAt: purchase.PurchasedAt, Steps: hc.Steps(), CallWindow: hc.CallWindow,
+	en := workflows.Enrolment{ProgramID: p.ID, ProgramVersion: e.ProgramVersion, EnrolmentID: e.ID, CustomerID: customer.ID, TimeZone: customer.TimeZone}
+	var workflow string
+	var in any
+	switch params := params.(type) {
+	case *programs.HappyCall:
+		workflow, in = "HappyCall", workflows.HappyCallInput{Enrolment: en, PurchaseID: purchase.ID, PurchasedAt: purchase.PurchasedAt,
+			Steps: params.Steps(), CallWindow: params.CallWindow}
+	case *programs.SecondPurchase:
+		workflow, in = "SecondPurchase", workflows.SecondPurchaseInput{Enrolment: en, PurchaseID: purchase.ID, Params: *params}
+	default:
+		return fmt.Errorf("program %d: a %s program is not started by purchases", p.ID, p.Kind)
 	}
 	opts := client.StartWorkflowOptions{
 		ID:                       e.WorkflowID,
@@ -53,7 +60,7 @@ func (s *Server) startHappyCall(ctx context.Context, e store.Enrolment, p store.
 			saProgramKind.ValueSet(p.Kind),
 		),
 	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.HappyCall, in)
+	_, err = s.Temporal.ExecuteWorkflow(ctx, opts, workflow, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil

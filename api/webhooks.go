@@ -14,7 +14,7 @@ import (
 // with our auth token over our public URL count; anything else is 403.
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		renderError(w, r, badField("body", "must be form-encoded"))
+		renderError(w, r, decodeProblem(err))
 		return
 	}
 	params := map[string]string{}
@@ -30,8 +30,12 @@ func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid, status := params["MessageSid"], params["MessageStatus"]
-	if sid == "" || status == "" {
-		renderError(w, r, badField("MessageSid", "MessageSid and MessageStatus are required"))
+	if sid == "" {
+		renderError(w, r, badField("MessageSid", "is required"))
+		return
+	}
+	if status == "" {
+		renderError(w, r, badField("MessageStatus", "is required"))
 		return
 	}
 	detail := map[string]string{"source": "twilio"}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/dangol/dangol/store"
 )
 
 // Config is the whole process configuration.
@@ -22,6 +24,14 @@ type Config struct {
 	Twilio        Twilio
 	SMTP          SMTP
 	LogLevel      string
+	Grades        Grades
+}
+
+// Grades is the nightly A/B/C grading job: when it runs and its rules.
+type Grades struct {
+	Hour     int    // 0-23, in TimeZone
+	TimeZone string // IANA zone
+	Rules    store.GradeRules
 }
 
 // Twilio holds the SMS provider settings.
@@ -72,6 +82,11 @@ var Vars = []Var{
 	{"SMTP_TLS", "none", "none, starttls or tls"},
 	{"SMTP_HELO", "dangol.localhost", "HELO/EHLO name (a domain)"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"GRADES_HOUR", "3", "hour of day (0-23, in GRADES_TIME_ZONE) the A/B/C grading job runs"},
+	{"GRADES_WINDOW_DAYS", "365", "days of purchases grades are computed over"},
+	{"GRADES_A_TOP_SHARE", "0.2", "share of the window's buyers, by spend, graded A (0-1]"},
+	{"GRADES_B_MIN_PURCHASES", "2", "purchases in the window that make a customer who is not A a B"},
+	{"GRADES_TIME_ZONE", "Asia/Seoul", "IANA time zone of GRADES_HOUR"},
 }
 
 func get(name string) string {
@@ -95,6 +110,10 @@ func Load() (Config, error) {
 	tls := get("SMTP_TLS")
 	if tls != "none" && tls != "starttls" && tls != "tls" {
 		return Config{}, fmt.Errorf("SMTP_TLS: %q is not none, starttls or tls", tls)
+	}
+	grades, err := loadGrades()
+	if err != nil {
+		return Config{}, err
 	}
 	return Config{
 		DatabaseURL:       get("DATABASE_URL"),
@@ -120,5 +139,37 @@ func Load() (Config, error) {
 			Timeout:  15 * time.Second,
 		},
 		LogLevel: get("LOG_LEVEL"),
+		Grades:   grades,
 	}, nil
+}
+
+func loadGrades() (Grades, error) {
+	atoi := func(name string, min, max int) (int, error) {
+		n, err := strconv.Atoi(get(name))
+		if err != nil || n < min || n > max {
+			return 0, fmt.Errorf("%s: %q is not a whole number from %d to %d", name, get(name), min, max)
+		}
+		return n, nil
+	}
+	var g Grades
+	var err error
+	if g.Hour, err = atoi("GRADES_HOUR", 0, 23); err != nil {
+		return g, err
+	}
+	if g.Rules.WindowDays, err = atoi("GRADES_WINDOW_DAYS", 1, 36500); err != nil {
+		return g, err
+	}
+	if g.Rules.BMinPurchases, err = atoi("GRADES_B_MIN_PURCHASES", 1, 1000000); err != nil {
+		return g, err
+	}
+	share, err := strconv.ParseFloat(get("GRADES_A_TOP_SHARE"), 64)
+	if err != nil || !(share > 0 && share <= 1) {
+		return g, fmt.Errorf("GRADES_A_TOP_SHARE: %q is not a number more than 0 and at most 1", get("GRADES_A_TOP_SHARE"))
+	}
+	g.Rules.ATopShare = share
+	g.TimeZone = get("GRADES_TIME_ZONE")
+	if _, err := time.LoadLocation(g.TimeZone); err != nil {
+		return g, fmt.Errorf("GRADES_TIME_ZONE: %q is not an IANA time zone such as Asia/Seoul", g.TimeZone)
+	}
+	return g, nil
 }

@@ -131,7 +131,7 @@ func (s *Sweep) normalize(channel string) error {
 	if s.TimeZone == "" {
 		s.TimeZone = "Asia/Seoul"
 	}
-	if _, err := time.LoadLocation(s.TimeZone); err != nil {
+	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "Local" {
 		return &FieldError{"params.time_zone", "must be an IANA zone such as Asia/Seoul"}
 	}
 	if s.Hour < 0 || s.Hour > 23 {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make dev: build what is missing, start the local stack (each piece only if
-# it is not already running), migrate, create an API key, serve.
+# make dev: install/build what is missing (Temporal CLI, maildev, PostgreSQL
+# via apt), start the local stack (each piece only if it is not already
+# running), migrate, create an API key, serve.
 #
 #   PostgreSQL        127.0.0.1:55432  data .dev/pg, user app, database dangol
 #   Temporal          127.0.0.1:7233   UI :8233, data .dev/temporal.db
@@ -171,7 +172,19 @@ find_pg_bin() {
 	done
 	return 1
 }
-PG_BIN=$(find_pg_bin) || die "PostgreSQL server binaries (pg_ctl, initdb) not found; install PostgreSQL 15+ (Debian: apt-get install -y postgresql)"
+if ! find_pg_bin >/dev/null; then
+	command -v apt-get >/dev/null ||
+		die "PostgreSQL server binaries (pg_ctl, initdb) not found; install PostgreSQL 15+ and put its bin directory on PATH"
+	sudo=""
+	if [[ $EUID -ne 0 ]]; then
+		command -v sudo >/dev/null || die "PostgreSQL is not installed and installing it needs root: apt-get install -y postgresql"
+		sudo=sudo
+	fi
+	say "installing PostgreSQL (apt-get install -y postgresql; log: $LOGS/build-postgresql.log)"
+	{ $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; } >"$LOGS/build-postgresql.log" 2>&1 ||
+		die_log build-postgresql "apt-get install postgresql failed"
+fi
+PG_BIN=$(find_pg_bin) || die "PostgreSQL server binaries (pg_ctl, initdb) still not found after installing postgresql"
 pgclient() { # client tools from the server's directory if there, else PATH
 	local tool=$1
 	shift
@@ -202,7 +215,7 @@ else
 		say "initializing PostgreSQL in $PG_DATA"
 		rm -rf "$PG_DATA"
 		mkdir -p "$PG_DATA"
-		[[ $EUID -eq 0 ]] && chown postgres: "$PG_DATA"
+		if [[ $EUID -eq 0 ]]; then chown postgres: "$PG_DATA"; fi
 		chmod 700 "$PG_DATA"
 		: >"$LOGS/postgres.log"
 		as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U app --auth=trust -E UTF8 --locale=C >>"$LOGS/postgres.log" 2>&1 ||

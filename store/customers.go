@@ -68,19 +68,35 @@ func scanCustomer(row pgx.Row) (Customer, error) {
 	return c, nil
 }
 
-// UpsertCustomer creates or replaces the customer with c.ExternalID and
-// returns the stored row and the row as it was before (nil when new).
+// UpsertCustomer creates or replaces the customer with c.ExternalID.
 func (s *Store) UpsertCustomer(ctx context.Context, c Customer) (stored Customer, before *Customer, err error) {
-	consent, err := json.Marshal(c.Consent)
-	if err != nil {
-		return Customer{}, nil, err
-	}
+	return s.UpsertCustomerWith(ctx, c.ExternalID, func(*Customer) (Customer, error) { return c, nil })
+}
+
+// UpsertCustomerWith creates or replaces the customer with externalID. build
+// gets the stored row (nil when new) and returns the row to store; it runs
+// inside the transaction, under a lock on the external id, so two
+// concurrent updates (each granting one channel) cannot lose each other's
+// consent. It returns the stored row and the row as it was before.
+func (s *Store) UpsertCustomerWith(ctx context.Context, externalID string, build func(old *Customer) (Customer, error)) (stored Customer, before *Customer, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		old, err := scanCustomer(tx.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE external_id = $1 FOR UPDATE`, c.ExternalID))
+		// The advisory lock also covers a customer that does not exist yet.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('customer:' || $1, 0))`, externalID); err != nil {
+			return err
+		}
+		old, err := scanCustomer(tx.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE external_id = $1`, externalID))
 		switch {
 		case err == nil:
 			before = &old
 		case err != ErrNotFound:
+			return err
+		}
+		c, err := build(before)
+		if err != nil {
+			return err
+		}
+		consent, err := json.Marshal(c.Consent)
+		if err != nil {
 			return err
 		}
 		stored, err = scanCustomer(tx.QueryRow(ctx, `
@@ -91,7 +107,7 @@ func (s *Store) UpsertCustomer(ctx context.Context, c Customer) (stored Customer
 				birthday = EXCLUDED.birthday, time_zone = EXCLUDED.time_zone,
 				locale = EXCLUDED.locale, consent = EXCLUDED.consent, updated_at = now()
 			RETURNING `+customerCols,
-			c.ExternalID, c.Name, c.Phone, c.Email, c.Birthday, c.TimeZone, c.Locale, consent))
+			externalID, c.Name, c.Phone, c.Email, c.Birthday, c.TimeZone, c.Locale, consent))
 		return err
 	})
 	return stored, before, err

@@ -112,3 +112,33 @@ func (s *Store) EnrolCustomers(ctx context.Context, programID int64, version int
 func (s *Store) Enrolment(ctx context.Context, id int64) (Enrolment, error) {
 	return scanEnrolment(s.pool.QueryRow(ctx, `SELECT `+enrolmentCols+` FROM enrolments WHERE id = $1`, id))
 }
+
+// PendingEnrolment is an enrolment whose workflow has not confirmed it
+// runs, with the customer data its workflow input needs.
+type PendingEnrolment struct {
+	EnrolmentID int64
+	CustomerID  int64
+	TimeZone    string
+	BirthMonth  time.Month
+	BirthDay    int
+}
+
+// PendingEnrolments lists the program's pending enrolments of customers
+// with ids in (after, upTo], by customer id.
+func (s *Store) PendingEnrolments(ctx context.Context, programID, after, upTo int64) ([]PendingEnrolment, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.id, e.customer_id, c.time_zone, coalesce(extract(month FROM c.birthday)::int, 0), coalesce(extract(day FROM c.birthday)::int, 0)
+		FROM enrolments e JOIN customers c ON c.id = e.customer_id
+		WHERE e.program_id = $1 AND e.status = 'pending' AND NOT e.per_purchase AND e.customer_id > $2 AND e.customer_id <= $3
+		ORDER BY e.customer_id`, programID, after, upTo)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendingEnrolment, error) {
+		var p PendingEnrolment
+		var month int
+		err := r.Scan(&p.EnrolmentID, &p.CustomerID, &p.TimeZone, &month, &p.BirthDay)
+		p.BirthMonth = time.Month(month)
+		return p, err
+	})
+}

@@ -110,3 +110,33 @@ func (s *Store) ProgramEnrolmentCounts(ctx context.Context, id int64) (map[strin
 	}
 	return counts, rows.Err()
 }
+
+// UpdateProgram replaces a program's params. When the steps changed
+// (newVersion), the version is bumped and kept, so running enrolments
+// finish on the version they entered with; a template edit keeps the
+// version and reaches running enrolments at their next send.
+func (s *Store) UpdateProgram(ctx context.Context, id int64, name string, params json.RawMessage, newVersion bool) (Program, error) {
+	var p Program
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, err := scanProgram(tx.QueryRow(ctx, `SELECT `+programCols+` FROM programs WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		if cur.Status == ProgramStopped {
+			return ErrConflict
+		}
+		version := cur.Version
+		if newVersion {
+			version++
+		}
+		p, err = scanProgram(tx.QueryRow(ctx, `UPDATE programs SET name = $2, params = $3, version = $4, updated_at = now() WHERE id = $1 RETURNING `+programCols,
+			id, name, params, version))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO program_versions (program_id, version, params) VALUES ($1, $2, $3)
+			ON CONFLICT (program_id, version) DO UPDATE SET params = EXCLUDED.params`, id, version, params)
+		return err
+	})
+	return p, err
+}

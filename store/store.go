@@ -96,3 +96,7 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Pool exposes the pool to tests and benchmarks that check the data with
+// their own SQL.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }

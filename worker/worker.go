@@ -30,6 +30,11 @@ func RegisterWorkflows(r interface {
 	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
 }) {
 	r.RegisterWorkflowWithOptions(workflows.HappyCall, workflow.RegisterOptions{Name: "HappyCall"})
+	r.RegisterWorkflowWithOptions(workflows.RecomputeGrades, workflow.RegisterOptions{Name: "RecomputeGrades"})
+	r.RegisterWorkflowWithOptions(workflows.WelcomeBack, workflow.RegisterOptions{Name: "WelcomeBack"})
+	r.RegisterWorkflowWithOptions(workflows.DormantWakeup, workflow.RegisterOptions{Name: "DormantWakeup"})
+	r.RegisterWorkflowWithOptions(workflows.Birthday, workflow.RegisterOptions{Name: "Birthday"})
+	r.RegisterWorkflowWithOptions(workflows.SecondPurchase, workflow.RegisterOptions{Name: "SecondPurchase"})
 }
 
 // New creates a worker polling dangol's task queue.

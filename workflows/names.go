@@ -3,7 +3,11 @@
 // an activity.
 package workflows
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/dangol/dangol/programs"
+)
 
 // TaskQueue is the queue dangol's worker polls.
 const TaskQueue = "dangol"
@@ -81,5 +85,5 @@ type Converted struct {
 // that enrols customers (not purchases): while it runs, no second
 // enrolment of the same customer can start.
 func EnrolmentWorkflowID(kind string, programID, customerID int64) string {
-	return fmt.Sprintf("%s/%d/%d", kind, programID, customerID)
+	return programs.EnrolmentWorkflowID(kind, programID, customerID)
 }

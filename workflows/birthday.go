@@ -1,0 +1,257 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/programs"
+	"github.com/dangol/dangol/store"
+)
+
+// SignalBirthdayChanged carries a BirthdayChanged when a customer's
+// birthday is corrected or removed: the pending card or greeting moves to
+// the new date.
+const SignalBirthdayChanged = "birthday-changed"
+
+// BirthdayChanged is the payload of SignalBirthdayChanged.
+type BirthdayChanged struct {
+	Month   time.Month
+	Day     int
+	Removed bool
+}
+
+// BirthdayInput is one customer's birthday enrolment for one year; each
+// year continues as new with the next year's input.
+type BirthdayInput struct {
+	Enrolment
+	Params programs.Birthday
+	Month  time.Month
+	Day    int
+	// Year is the birthday this run works towards; 0 means the next one to
+	// come.
+	Year int
+}
+
+// Birthday remembers a customer's birthday every year: a card by mail
+// CardBefore the day, and on the day an SMS greeting with a coupon, both
+// at SendHour in the customer's zone. A Feb 29 birthday is kept on Feb 28
+// in other years. After the greeting the year's run continues as new with
+// the next year, so the enrolment lives on with a short history. A
+// corrected birthday moves what is still to come; a removed one ends the
+// enrolment.
+func Birthday(ctx workflow.Context, in BirthdayInput) (Journey, error) {
+	r, err := newRunner(ctx, in.Enrolment,
+		fmt.Sprintf("%s:%d:e%d", programs.KindBirthday, in.ProgramID, in.EnrolmentID), in.Params.ExitsOnPurchase())
+	if err != nil {
+		return Journey{}, err
+	}
+	w := &birthday{runner: r, in: in}
+	w.setup(ctx)
+	return w.run(ctx)
+}
+
+// Where the year's card stands.
+const (
+	cardPending = ""
+	cardSent    = "sent"
+	cardSkipped = "skipped"
+)
+
+type birthday struct {
+	*runner
+	// in holds the current birthday (signals correct Month and Day).
+	in BirthdayInput
+	// year is the birthday being worked towards, card where its card stands.
+	year int
+	card string
+	// changed is set by a birthday-changed signal until the plan is redone.
+	changed bool
+	removed bool
+}
+
+func (w *birthday) setup(ctx workflow.Context) {
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalBirthdayChanged)
+		for {
+			var c BirthdayChanged
+			ch.Receive(ctx, &c)
+			w.apply(ctx, c)
+		}
+	})
+}
+
+func (w *birthday) run(ctx workflow.Context) (Journey, error) {
+	if err := w.activate(ctx); err != nil {
+		return w.state, err
+	}
+	if !validBirthday(w.in.Month, w.in.Day) {
+		w.record(ctx, "", "no_birthday", fmt.Sprintf("invalid birthday %d-%d", w.in.Month, w.in.Day))
+		w.end(OutcomeNoBirthday)
+		return w.finish(ctx)
+	}
+	w.year = w.in.Year
+	if w.year == 0 {
+		w.year = workflow.Now(ctx).In(w.loc).Year()
+	}
+	w.plan(ctx)
+	for !w.ended() {
+		step, at := programs.StepCard, w.cardAt()
+		if w.card != cardPending {
+			step, at = programs.StepGreeting, w.birthdayAt()
+		}
+		ok, err := w.waitUnlessChanged(ctx, step, at)
+		if err != nil {
+			return w.state, err
+		}
+		if w.changed {
+			w.changed = false
+			if w.removed {
+				w.end(OutcomeNoBirthday)
+				break
+			}
+			w.plan(ctx)
+			continue
+		}
+		if !ok {
+			break
+		}
+		if step == programs.StepCard {
+			w.sendCard(ctx)
+			continue
+		}
+		if err := w.greet(ctx); err != nil {
+			return w.state, err
+		}
+		return w.nextYear(ctx)
+	}
+	return w.finish(ctx)
+}
+
+// plan finds the birthday to work towards from now: a birthday already
+// gone by this year moves to the next, and a card whose moment has passed
+// is skipped for the year (a card already sent is never sent again).
+func (w *birthday) plan(ctx workflow.Context) {
+	now := workflow.Now(ctx)
+	for w.birthdayAt().Before(now) {
+		w.year++
+		w.card = cardPending
+	}
+	if w.card == cardSkipped {
+		w.card = cardPending // a corrected date may bring the card back ahead
+	}
+	if w.card == cardPending && w.cardAt().Before(now) {
+		w.card = cardSkipped
+		w.record(ctx, programs.StepCard, "skipped", fmt.Sprintf("%d: the card's moment had passed", w.year))
+	}
+}
+
+// waitUnlessChanged waits for the step's moment and through the gate, as
+// runner.waitFor does, but a corrected birthday cuts the wait short so the
+// plan can be redone. It reports whether the step may go ahead; the
+// caller looks at changed first.
+func (w *birthday) waitUnlessChanged(ctx workflow.Context, step string, at time.Time) (bool, error) {
+	w.state.Next = &NextStep{Touch: step, At: at, Waiting: "time"}
+	if d := at.Sub(workflow.Now(ctx)); d > 0 {
+		if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return w.changed || w.ended() }); err != nil {
+			w.end(OutcomeStopped)
+		}
+	}
+	if w.changed || w.ended() {
+		return false, nil
+	}
+	ok, err := w.passGate(ctx)
+	return ok && !w.changed, err
+}
+
+// sendCard sends the year's card, unless a paused program held it until
+// the birthday itself.
+func (w *birthday) sendCard(ctx workflow.Context) {
+	if !workflow.Now(ctx).Before(w.birthdayAt()) {
+		w.record(ctx, programs.StepCard, "skipped", fmt.Sprintf("%d: held past the birthday", w.year))
+		return
+	}
+	w.send(ctx, fmt.Sprintf("%s-%d", store.ChannelEmail, w.year), activities.SendRequest{Channel: store.ChannelEmail,
+		Template: activities.TemplateRef{Step: programs.StepCard}})
+	w.card = cardSent
+}
+
+// greet issues the year's coupon and sends the greeting.
+func (w *birthday) greet(ctx workflow.Context) error {
+	coupon, err := w.issueCoupon(ctx, fmt.Sprintf("%s-%d", programs.StepGreeting, w.year), w.in.Params.Coupon)
+	if err != nil {
+		return err
+	}
+	w.send(ctx, fmt.Sprintf("%s-%d", store.ChannelSMS, w.year), activities.SendRequest{Channel: store.ChannelSMS, CouponID: coupon.ID,
+		Template: activities.TemplateRef{Step: programs.StepGreeting}})
+	return nil
+}
+
+// nextYear continues as new towards next year's birthday, with the
+// birthday as it stands now. A stop or a removal that came meanwhile ends
+// the enrolment instead.
+func (w *birthday) nextYear(ctx workflow.Context) (Journey, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return w.state, err
+	}
+	// A correction delivered with the greeting's completion may not have
+	// reached the signal goroutine yet: take it here, or it is lost.
+	ch := workflow.GetSignalChannel(ctx, SignalBirthdayChanged)
+	for {
+		var c BirthdayChanged
+		if !ch.ReceiveAsync(&c) {
+			break
+		}
+		w.apply(ctx, c)
+	}
+	if w.removed {
+		w.end(OutcomeNoBirthday)
+	}
+	if w.ended() {
+		return w.finish(ctx)
+	}
+	next := w.in
+	next.Year = w.year + 1
+	return w.state, workflow.NewContinueAsNewError(ctx, Birthday, next)
+}
+
+// apply takes a corrected or removed birthday; an invalid date is ignored.
+func (w *birthday) apply(ctx workflow.Context, c BirthdayChanged) {
+	switch {
+	case c.Removed:
+		w.removed = true
+	case validBirthday(c.Month, c.Day):
+		w.in.Month, w.in.Day = c.Month, c.Day
+	default:
+		workflow.GetLogger(ctx).Warn("invalid birthday ignored", "month", c.Month, "day", c.Day)
+		return
+	}
+	w.record(ctx, "", "birthday_changed", birthdayString(c))
+	w.changed = true
+}
+
+// birthdayAt is the year's birthday at SendHour in the customer's zone;
+// Feb 29 falls on Feb 28 in other years.
+func (w *birthday) birthdayAt() time.Time {
+	d := min(w.in.Day, programs.DaysIn(w.year, w.in.Month))
+	return time.Date(w.year, w.in.Month, d, w.in.Params.SendHour, 0, 0, 0, w.loc)
+}
+
+// cardAt is when the year's card goes.
+func (w *birthday) cardAt() time.Time {
+	return w.in.Params.CardBefore.Before(w.birthdayAt(), w.loc)
+}
+
+// validBirthday accepts any day some year has (Feb 29 included).
+func validBirthday(m time.Month, d int) bool {
+	return m >= time.January && m <= time.December && d >= 1 && d <= programs.DaysIn(2000, m)
+}
+
+func birthdayString(c BirthdayChanged) string {
+	if c.Removed {
+		return "removed"
+	}
+	return fmt.Sprintf("%02d-%02d", int(c.Month), c.Day)
+}

@@ -1,0 +1,79 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/programs"
+)
+
+// DormantWakeupInput starts one long-lapsed customer's wake-up cadence.
+type DormantWakeupInput struct {
+	Enrolment
+	Params programs.DormantWakeup
+}
+
+// DormantWakeup contacts a long-lapsed customer at each step's offset from
+// entry (by default: a greeting at once, news after a month, a coupon
+// after three, a survey asking why they left after six). A customer who
+// buys or redeems on the way has come back and the cadence ends at once;
+// one who never answers is marked dormant after the last step.
+func DormantWakeup(ctx workflow.Context, in DormantWakeupInput) (Journey, error) {
+	r, err := newRunner(ctx, in.Enrolment,
+		fmt.Sprintf("%s:%d:e%d", programs.KindDormantWakeup, in.ProgramID, in.EnrolmentID), in.Params.ExitsOnPurchase())
+	if err != nil {
+		return Journey{}, err
+	}
+	w := &dormantWakeup{runner: r, p: in.Params}
+	return w.run(ctx)
+}
+
+type dormantWakeup struct {
+	*runner
+	p programs.DormantWakeup
+}
+
+func (w *dormantWakeup) run(ctx workflow.Context) (Journey, error) {
+	if err := w.activate(ctx); err != nil {
+		return w.state, err
+	}
+	entered := workflow.Now(ctx)
+	for _, step := range w.p.Steps {
+		ok, err := w.waitFor(ctx, step.Key, step.Offset.After(entered, w.loc))
+		if err != nil {
+			return w.state, err
+		}
+		if !ok {
+			return w.finish(ctx)
+		}
+		if err := w.contact(ctx, step); err != nil {
+			return w.state, err
+		}
+		if w.ended() {
+			return w.finish(ctx)
+		}
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.MarkDormant, w.CustomerID).Get(ctx, nil); err != nil {
+		return w.state, err
+	}
+	w.record(ctx, "", "marked_dormant", "")
+	w.end(OutcomeDormant)
+	return w.finish(ctx)
+}
+
+// contact sends one step's message, with its coupon and survey link.
+func (w *dormantWakeup) contact(ctx workflow.Context, step programs.WakeupStep) error {
+	var couponID int64
+	if step.Coupon {
+		c, err := w.issueCoupon(ctx, step.Key, w.p.Coupon)
+		if err != nil {
+			return err
+		}
+		couponID = c.ID
+	}
+	w.send(ctx, step.Channel, activities.SendRequest{Channel: step.Channel, CouponID: couponID, Survey: step.Survey,
+		Template: activities.TemplateRef{Step: step.Key}})
+	return nil
+}

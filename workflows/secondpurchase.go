@@ -1,0 +1,86 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/programs"
+)
+
+// SecondPurchaseInput starts one first-time buyer's follow-up.
+type SecondPurchaseInput struct {
+	Enrolment
+	// PurchaseID is the first purchase: the messages name its store.
+	PurchaseID int64
+	Params     programs.SecondPurchase
+}
+
+// SecondPurchase turns a first-time buyer into a customer: a thank-you at
+// once, a coupon CouponAfter later, and the end when the coupon expires.
+// The second purchase (or the coupon's redemption) arrives as a converted
+// signal and ends it at once.
+func SecondPurchase(ctx workflow.Context, in SecondPurchaseInput) (Journey, error) {
+	r, err := newRunner(ctx, in.Enrolment,
+		fmt.Sprintf("%s:%d:e%d", programs.KindSecondPurchase, in.ProgramID, in.EnrolmentID), in.Params.ExitsOnPurchase())
+	if err != nil {
+		return Journey{}, err
+	}
+	w := &secondPurchase{runner: r, in: in}
+	return w.run(ctx)
+}
+
+type secondPurchase struct {
+	*runner
+	in SecondPurchaseInput
+}
+
+func (w *secondPurchase) run(ctx workflow.Context) (Journey, error) {
+	if err := w.activate(ctx); err != nil {
+		return w.state, err
+	}
+	started := workflow.Now(ctx)
+	ok, err := w.waitFor(ctx, programs.StepThankYou, started)
+	if err != nil {
+		return w.state, err
+	}
+	if !ok {
+		return w.finish(ctx)
+	}
+	w.sendStep(ctx, programs.StepThankYou, 0)
+
+	ok, err = w.waitFor(ctx, programs.StepCoupon, w.in.Params.CouponAfter.After(started, w.loc))
+	if err != nil {
+		return w.state, err
+	}
+	if !ok {
+		return w.finish(ctx)
+	}
+	coupon, err := w.issueCoupon(ctx, programs.StepCoupon, w.in.Params.Coupon)
+	if err != nil {
+		return w.state, err
+	}
+	w.sendStep(ctx, programs.StepCoupon, coupon.ID)
+
+	w.state.Next = &NextStep{Touch: "expiry", At: coupon.ExpiresAt, Waiting: "time"}
+	if w.sleepUntil(ctx, coupon.ExpiresAt) {
+		used, err := w.couponRedeemed(ctx, coupon.ID)
+		if err != nil {
+			return w.state, err
+		}
+		if used {
+			w.end(OutcomeConverted)
+		}
+		w.end(OutcomeExpired)
+	}
+	return w.finish(ctx)
+}
+
+// sendStep sends a step's message; the purchase fills {{.Store}} and the
+// other purchase fields.
+func (w *secondPurchase) sendStep(ctx workflow.Context, step string, couponID int64) {
+	ch := w.in.Params.Channel
+	w.send(ctx, ch, activities.SendRequest{Channel: ch, PurchaseID: w.in.PurchaseID, CouponID: couponID,
+		Template: activities.TemplateRef{Step: step}})
+}

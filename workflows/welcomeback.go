@@ -1,0 +1,108 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/programs"
+)
+
+// WelcomeBackInput starts one lapsed customer's welcome-back. The params
+// are pinned at enrolment; message texts are read when they are sent.
+type WelcomeBackInput struct {
+	Enrolment
+	Params programs.WelcomeBack
+}
+
+// WelcomeBack invites a lapsed customer back: a personal greeting with a
+// unique coupon at once, a reminder some days before the coupon expires if
+// it is still unused, and the end when it is used or expires. Any purchase
+// or redemption signalled on the way ends it as converted.
+func WelcomeBack(ctx workflow.Context, in WelcomeBackInput) (Journey, error) {
+	r, err := newRunner(ctx, in.Enrolment,
+		fmt.Sprintf("%s:%d:e%d", programs.KindWelcomeBack, in.ProgramID, in.EnrolmentID), in.Params.ExitsOnPurchase())
+	if err != nil {
+		return Journey{}, err
+	}
+	w := &welcomeBack{runner: r, p: in.Params}
+	return w.run(ctx)
+}
+
+type welcomeBack struct {
+	*runner
+	p programs.WelcomeBack
+}
+
+func (w *welcomeBack) run(ctx workflow.Context) (Journey, error) {
+	if err := w.activate(ctx); err != nil {
+		return w.state, err
+	}
+	ok, err := w.waitFor(ctx, programs.StepGreeting, workflow.Now(ctx))
+	if err != nil {
+		return w.state, err
+	}
+	if !ok {
+		return w.finish(ctx)
+	}
+	coupon, err := w.issueCoupon(ctx, programs.StepGreeting, w.p.Coupon)
+	if err != nil {
+		return w.state, err
+	}
+	w.sendStep(ctx, programs.StepGreeting, coupon.ID)
+
+	if err := w.remind(ctx, coupon); err != nil {
+		return w.state, err
+	}
+
+	w.state.Next = &NextStep{Touch: "expiry", At: coupon.ExpiresAt, Waiting: "time"}
+	if w.sleepUntil(ctx, coupon.ExpiresAt) {
+		if err := w.endOnRedemption(ctx, coupon.ID); err != nil {
+			return w.state, err
+		}
+		w.end(OutcomeExpired)
+	}
+	return w.finish(ctx)
+}
+
+// remind sends the reminder ReminderBefore the coupon expires, unless that
+// moment has passed already, the coupon was used meanwhile, or a paused
+// program held the reminder until the coupon expired.
+func (w *welcomeBack) remind(ctx workflow.Context, coupon activities.IssuedCoupon) error {
+	at := w.p.ReminderBefore.Before(coupon.ExpiresAt, w.loc)
+	if !at.After(workflow.Now(ctx)) || w.ended() {
+		return nil
+	}
+	ok, err := w.waitFor(ctx, programs.StepReminder, at)
+	if err != nil || !ok {
+		return err
+	}
+	if err := w.endOnRedemption(ctx, coupon.ID); err != nil || w.ended() {
+		return err
+	}
+	if !workflow.Now(ctx).Before(coupon.ExpiresAt) {
+		w.record(ctx, programs.StepReminder, "skipped", "held past the coupon's expiry")
+		return nil
+	}
+	w.sendStep(ctx, programs.StepReminder, coupon.ID)
+	return nil
+}
+
+// endOnRedemption ends the enrolment as converted if the coupon was used
+// (a lost redemption signal is found in the database).
+func (w *welcomeBack) endOnRedemption(ctx workflow.Context, couponID int64) error {
+	used, err := w.couponRedeemed(ctx, couponID)
+	if err != nil {
+		return err
+	}
+	if used {
+		w.end(OutcomeConverted)
+	}
+	return nil
+}
+
+func (w *welcomeBack) sendStep(ctx workflow.Context, step string, couponID int64) {
+	w.send(ctx, w.p.Channel, activities.SendRequest{Channel: w.p.Channel, CouponID: couponID,
+		Template: activities.TemplateRef{Step: step}})
+}
