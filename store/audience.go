@@ -97,7 +97,7 @@ func (s *Store) EligibleCustomers(ctx context.Context, q EligibleQuery) ([]int64
 	// The keyset bound is repeated on every relation's customer id: the
 	// planner does not carry a range across a join, and without it each
 	// page would scan the stats and enrolments from the first customer.
-	rows, err := s.pool.Query(ctx, `
+	query := `
 		SELECT c.id
 		FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id AND s.customer_id > $1
 		WHERE c.id > $1
@@ -106,13 +106,24 @@ func (s *Store) EligibleCustomers(ctx context.Context, q EligibleQuery) ([]int64
 			WHERE e.program_id = $2 AND e.customer_id = c.id AND e.customer_id > $1 AND NOT e.per_purchase
 			  AND (e.status <> 'ended'
 			       OR e.ended_at > $3::timestamptz - make_interval(months => $4::int, days => $5::int, secs => $6::float8)))
-		  AND `+aq.Where+`
+		  AND ` + aq.Where + `
 		ORDER BY c.id
-		LIMIT $`+itoa(7+len(aq.Args)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("eligible customers: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		LIMIT $` + itoa(7+len(aq.Args))
+	var ids []int64
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// A page is a short walk along the customer ids. The planner
+		// cannot estimate the consent predicate (jsonb) and may start
+		// parallel workers, whose start-up then costs more than the page.
+		if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("eligible customers: %w", err)
 	}
@@ -187,6 +198,10 @@ type GradeCounts struct {
 // in the window whose customer_stats row is missing (purchases written
 // around RecordPurchase) gets one, with lifetime statistics computed from
 // purchases. Every graded row gets graded_at = now.
+//
+// The statement rewrites every customer_stats row (tens of seconds per
+// million customers) and holds their row locks until it commits, so a
+// purchase recorded meanwhile waits for it; run it off-peak.
 func (s *Store) RecomputeGrades(ctx context.Context, r GradeRules, now time.Time) (GradeCounts, error) {
 	r = r.WithDefaults()
 	if err := r.Validate(); err != nil {

@@ -170,6 +170,7 @@ func (w *birthday) waitUnlessChanged(ctx workflow.Context, step string, at time.
 // the birthday itself.
 func (w *birthday) sendCard(ctx workflow.Context) {
 	if !workflow.Now(ctx).Before(w.birthdayAt()) {
+		w.card = cardSkipped
 		w.record(ctx, programs.StepCard, "skipped", fmt.Sprintf("%d: held past the birthday", w.year))
 		return
 	}

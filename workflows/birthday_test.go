@@ -31,7 +31,6 @@ func (s *birthdaySuite) greeting(year int, coupon int64, at time.Time) msg {
 	return msg{fmt.Sprintf("birthday:7:e70:greeting:sms-%d", year), store.ChannelSMS, programs.StepGreeting, coupon, false, 0, at}
 }
 
-
 // continued asserts the year's run continued as new, without ending the
 // enrolment, and returns next year's input.
 func (s *birthdaySuite) continued(year int, month time.Month, day int) BirthdayInput {
@@ -212,4 +211,17 @@ func (s *birthdaySuite) TestNoBirthdayEnds() {
 	s.env.ExecuteWorkflow(Birthday, s.input(start, 0, 0, 0))
 	s.ended(OutcomeNoBirthday, start)
 	s.Empty(s.msgs)
+}
+
+// A correction that arrives while the greeting is being sent is carried
+// into next year's run.
+func (s *birthdaySuite) TestChangeDuringGreetingCarriedToNextYear() {
+	s.onSend = func(m msg) {
+		if m.step == programs.StepGreeting {
+			s.env.SignalWorkflow(SignalBirthdayChanged, BirthdayChanged{Month: time.July, Day: 1})
+		}
+	}
+	s.env.ExecuteWorkflow(Birthday, s.input(s.at(2027, 1, 10, 9, 0), time.June, 15, 0))
+	s.continued(2028, time.July, 1)
+	s.Len(s.msgs, 2)
 }

@@ -17,7 +17,7 @@ const (
 )
 
 // gradesActivity runs the one grading statement: a long, heartbeat-free
-// query (about 20 s per million customers), retried while the database is
+// query (tens of seconds per million customers), retried while the database is
 // away, and given up after half a day so a stuck run does not meet the
 // next night's (the schedule skips overlapping runs).
 var gradesActivity = workflow.ActivityOptions{

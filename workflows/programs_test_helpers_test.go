@@ -31,6 +31,8 @@ type programSuite struct {
 	zone     *time.Location
 	gate     activities.Gate
 	redeemed bool // what CouponRedeemed answers
+	// onSend, when set, runs after each message is recorded.
+	onSend func(msg)
 
 	msgs      []msg
 	coupons   []issued
@@ -70,7 +72,7 @@ func (s *programSuite) SetupTest() {
 	s.env.RegisterActivity(&activities.Activities{})
 	s.zone = seoul
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
-	s.redeemed = false
+	s.redeemed, s.onSend = false, nil
 	s.msgs, s.coupons, s.checks, s.dormant = nil, nil, nil, nil
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
 
@@ -83,6 +85,9 @@ func (s *programSuite) SetupTest() {
 			s.Equal(int64(700), req.CustomerID)
 			s.Equal(int64(7), req.Template.ProgramID)
 			s.msgs = append(s.msgs, msg{req.Key, req.Channel, req.Template.Step, req.CouponID, req.Survey, req.PurchaseID, s.now()})
+			if s.onSend != nil {
+				s.onSend(s.msgs[len(s.msgs)-1])
+			}
 			return activities.SendResult{MessageID: int64(len(s.msgs)), Status: "queued"}, nil
 		})
 	// Like the real activity: valid to the end of the customer's local day
@@ -98,7 +103,10 @@ func (s *programSuite) SetupTest() {
 			return activities.IssuedCoupon{ID: int64(500 + len(s.coupons)), ExpiresAt: expires}, nil
 		})
 	s.env.OnActivity(a.CouponRedeemed, mock.Anything, mock.Anything).Return(
-		func(context.Context, int64) (bool, error) { s.checks = append(s.checks, s.now()); return s.redeemed, nil })
+		func(context.Context, int64) (bool, error) {
+			s.checks = append(s.checks, s.now())
+			return s.redeemed, nil
+		})
 	s.env.OnActivity(a.MarkDormant, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, id int64) error { s.dormant = append(s.dormant, id); return nil })
 	s.env.OnActivity(a.CancelOpenTasks, mock.Anything, mock.Anything).Return(

@@ -53,7 +53,7 @@ func Sweep(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 	if prog.Status != store.ProgramActive {
 		return SweepResult{Enrolled: in.Enrolled, Pages: in.Pages, Skipped: "program is " + prog.Status}, nil
 	}
-	params, err := programs.Decode(prog.Kind, prog.Params)
+	params, err := programs.Decode(prog.Kind, prog.Params) //workflowcheck:ignore decoding JSON is deterministic
 	if err != nil {
 		return SweepResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadParams", err)
 	}

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"fmt"
 
 	"go.temporal.io/sdk/workflow"
@@ -50,9 +52,10 @@ func (w *welcomeBack) run(ctx workflow.Context) (Journey, error) {
 	if err != nil {
 		return w.state, err
 	}
+	greeted := workflow.Now(ctx)
 	w.sendStep(ctx, programs.StepGreeting, coupon.ID)
 
-	if err := w.remind(ctx, coupon); err != nil {
+	if err := w.remind(ctx, coupon, greeted); err != nil {
 		return w.state, err
 	}
 
@@ -69,8 +72,15 @@ func (w *welcomeBack) run(ctx workflow.Context) (Journey, error) {
 // remind sends the reminder ReminderBefore the coupon expires, unless that
 // moment has passed already, the coupon was used meanwhile, or a paused
 // program held the reminder until the coupon expired.
-func (w *welcomeBack) remind(ctx workflow.Context, coupon activities.IssuedCoupon) error {
+func (w *welcomeBack) remind(ctx workflow.Context, coupon activities.IssuedCoupon, greeted time.Time) error {
 	at := w.p.ReminderBefore.Before(coupon.ExpiresAt, w.loc)
+	if w.p.ReminderBefore.Exact == 0 {
+		// A coupon expires at the end of a day; the reminder goes on its
+		// day at the hour the greeting went out, not just before midnight.
+		y, m, d := at.In(w.loc).Date()
+		g := greeted.In(w.loc)
+		at = time.Date(y, m, d, g.Hour(), g.Minute(), g.Second(), 0, w.loc)
+	}
 	if !at.After(workflow.Now(ctx)) || w.ended() {
 		return nil
 	}

@@ -26,8 +26,8 @@ const (
 )
 
 // Defaults: greeting with a 30-day coupon at enrolment (valid to the end
-// of Apr 1), reminder exactly 7 days before it expires, and the end as
-// expired when it does, unused.
+// of Apr 1), reminder 7 days before it expires at the hour of the greeting
+// (not at midnight), and the end as expired when it does, unused.
 func (s *welcomeBackSuite) TestGreetingReminderExpiry() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
@@ -36,9 +36,9 @@ func (s *welcomeBackSuite) TestGreetingReminderExpiry() {
 	s.Equal([]issued{{"welcome_back:7:e70:greeting:coupon", start, s.endOfDay(2027, 4, 1)}}, s.coupons)
 	s.Equal([]msg{
 		{wbGreeting, store.ChannelSMS, programs.StepGreeting, 501, false, 0, start},
-		{wbReminder, store.ChannelSMS, programs.StepReminder, 501, false, 0, s.endOfDay(2027, 3, 25)},
+		{wbReminder, store.ChannelSMS, programs.StepReminder, 501, false, 0, s.at(2027, 3, 25, 10, 0)},
 	}, s.msgs)
-	s.Equal([]time.Time{s.endOfDay(2027, 3, 25), s.endOfDay(2027, 4, 1)}, s.checks, "redemption checked before the reminder and at expiry")
+	s.Equal([]time.Time{s.at(2027, 3, 25, 10, 0), s.endOfDay(2027, 4, 1)}, s.checks, "redemption checked before the reminder and at expiry")
 }
 
 // Mail, a two-month coupon from Jan 31 (valid through Mar 31) and a
@@ -51,7 +51,7 @@ func (s *welcomeBackSuite) TestEmailMonthlyCoupon() {
 	s.ended(OutcomeExpired, s.endOfDay(2027, 3, 31))
 	s.Equal([]msg{
 		{"welcome_back:7:e70:greeting:email", store.ChannelEmail, programs.StepGreeting, 501, false, 0, start},
-		{"welcome_back:7:e70:reminder:email", store.ChannelEmail, programs.StepReminder, 501, false, 0, s.endOfDay(2027, 2, 28)},
+		{"welcome_back:7:e70:reminder:email", store.ChannelEmail, programs.StepReminder, 501, false, 0, s.at(2027, 2, 28, 9, 30)},
 	}, s.msgs)
 }
 
@@ -61,7 +61,7 @@ func (s *welcomeBackSuite) TestRedeemedCouponGetsNoReminder() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.redeemed = true
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeConverted, s.endOfDay(2027, 3, 25))
+	s.ended(OutcomeConverted, s.at(2027, 3, 25, 10, 0))
 	s.Equal([]msg{{wbGreeting, store.ChannelSMS, programs.StepGreeting, 501, false, 0, start}}, s.msgs)
 }
 
@@ -85,7 +85,7 @@ func (s *welcomeBackSuite) TestRedemptionSignalAfterReminder() {
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
 	s.ended(OutcomeConverted, s.at(2027, 3, 28, 12, 0))
 	s.Len(s.msgs, 2)
-	s.Equal([]time.Time{s.endOfDay(2027, 3, 25)}, s.checks)
+	s.Equal([]time.Time{s.at(2027, 3, 25, 10, 0)}, s.checks)
 }
 
 // A reminder earlier than the greeting itself is not sent.
@@ -105,7 +105,7 @@ func (s *welcomeBackSuite) TestJourneyShowsReminderNext() {
 		j := s.journey()
 		s.Require().NotNil(j.Next)
 		s.Equal(programs.StepReminder, j.Next.Touch)
-		s.True(j.Next.At.Equal(s.endOfDay(2027, 3, 25)), "next at %s", j.Next.At)
+		s.True(j.Next.At.Equal(s.at(2027, 3, 25, 10, 0)), "next at %s", j.Next.At)
 		s.Equal("time", j.Next.Waiting)
 		queried = true
 	})
@@ -173,6 +173,6 @@ func (s *welcomeBackSuite) TestOptOutFoundAtGate() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 20, 10, 0), func() { s.gate.OptedOut = true })
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeOptedOut, s.endOfDay(2027, 3, 25))
+	s.ended(OutcomeOptedOut, s.at(2027, 3, 25, 10, 0))
 	s.Len(s.msgs, 1)
 }
