@@ -33,8 +33,9 @@ type SweepResult struct {
 	Skipped  string `json:",omitempty"` // why nothing was done (paused, stopped)
 }
 
-// SweepWorkflowID is the id of a program's sweep: a schedule firing while
-// the previous sweep still runs does not start a second one.
+// SweepWorkflowID is the id of a program's sweep. Its schedule appends the
+// time of each run; the schedule's overlap policy (skip) is what keeps two
+// sweeps of one program from running at once.
 func SweepWorkflowID(programID int64) string { return fmt.Sprintf("sweep/%d", programID) }
 
 // Sweep enrols a segment program's eligible audience: page by page
