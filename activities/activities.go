@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/dangol/dangol/channels/mail"
@@ -26,6 +27,9 @@ type Activities struct {
 	StatusCallbackURL string
 	// PublicBaseURL is where customers reach dangol (survey links).
 	PublicBaseURL string
+	// Temporal and TaskQueue start enrolment workflows for sweeps.
+	Temporal  client.Client
+	TaskQueue string
 }
 
 // Error types workflows may see. They are non-retryable: the failure is

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -30,49 +32,41 @@ func (a *Activities) LoadProgram(ctx context.Context, programID int64) (ProgramS
 	return ProgramSnapshot{ID: p.ID, Kind: p.Kind, Status: p.Status, Version: p.Version, Params: p.Params}, nil
 }
 
-// EnrolBatchRequest asks for the next page of a program's audience.
-type EnrolBatchRequest struct {
+// EnrolPageRequest asks for the next page of a program's audience.
+type EnrolPageRequest struct {
 	ProgramID       int64
-	Kind            string
-	Version         int
 	AfterCustomerID int64
 	Limit           int
 }
 
-// Enrolled is one enrolment the sweep must start a workflow for. It
-// carries what the workflow input needs besides ids (zone, birthday).
-type Enrolled struct {
-	EnrolmentID int64
-	CustomerID  int64
-	TimeZone    string
-	BirthMonth  time.Month
-	BirthDay    int
-}
-
-// EnrolBatchResult is one page's enrolments and where the next page starts.
-type EnrolBatchResult struct {
-	Enrolled  []Enrolled
+// EnrolPageResult is one page's count and where the next page starts.
+type EnrolPageResult struct {
+	Enrolled  int
 	NextAfter int64
 	Done      bool
 }
 
-// EnrolBatch finds the next page of eligible customers (keyset, by id),
-// records their enrolments and returns every enrolment of the page's id
-// range still waiting for its workflow. The range, not just the new rows,
-// is returned so that a retry after a crash between the insert and the
-// return still starts the workflows of the rows the first attempt wrote.
-func (a *Activities) EnrolBatch(ctx context.Context, req EnrolBatchRequest) (EnrolBatchResult, error) {
+// startConcurrency bounds the workflow starts one page has in flight.
+const startConcurrency = 32
+
+// EnrolPage finds the next page of eligible customers (keyset, by id),
+// records their enrolments and starts their workflows. It starts every
+// enrolment of the page's id range still pending, not just the rows it
+// inserted, so a retry after a crash between the insert and the starts
+// still starts what the first attempt wrote; a start that finds its
+// workflow running is the same enrolment, so retries never enrol twice.
+func (a *Activities) EnrolPage(ctx context.Context, req EnrolPageRequest) (EnrolPageResult, error) {
 	p, err := a.Store.Program(ctx, req.ProgramID)
 	if err != nil {
-		return EnrolBatchResult{}, storeErr("program", err)
+		return EnrolPageResult{}, storeErr("program", err)
 	}
 	params, err := programs.Decode(p.Kind, p.Params)
 	if err != nil {
-		return EnrolBatchResult{}, nonRetryable(ErrTypeBadTemplate, err)
+		return EnrolPageResult{}, nonRetryable(ErrTypeBadTemplate, err)
 	}
 	seg, ok := params.(programs.Segment)
 	if !ok {
-		return EnrolBatchResult{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program %d (%s) does not enrol by audience", p.ID, p.Kind))
+		return EnrolPageResult{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program %d (%s) does not enrol by audience", p.ID, p.Kind))
 	}
 	sw := seg.SweepSettings()
 	ids, err := a.Store.EligibleCustomers(ctx, store.EligibleQuery{
@@ -81,28 +75,51 @@ func (a *Activities) EnrolBatch(ctx context.Context, req EnrolBatchRequest) (Enr
 		AfterCustomerID: req.AfterCustomerID, Limit: req.Limit,
 	})
 	if err != nil {
-		return EnrolBatchResult{}, storeErr("eligible customers", err)
+		return EnrolPageResult{}, storeErr("eligible customers", err)
 	}
-	res := EnrolBatchResult{NextAfter: req.AfterCustomerID, Done: len(ids) < req.Limit}
+	res := EnrolPageResult{NextAfter: req.AfterCustomerID, Done: len(ids) < req.Limit}
 	if len(ids) > 0 {
 		res.NextAfter = ids[len(ids)-1]
-		if _, err := a.Store.EnrolCustomers(ctx, req.ProgramID, req.Version, ids, func(c int64) string {
-			return programs.EnrolmentWorkflowID(req.Kind, req.ProgramID, c)
+		if _, err := a.Store.EnrolCustomers(ctx, p.ID, p.Version, ids, func(c int64) string {
+			return programs.EnrolmentWorkflowID(p.Kind, p.ID, c)
 		}); err != nil {
-			return EnrolBatchResult{}, storeErr("enrol customers", err)
+			return EnrolPageResult{}, storeErr("enrol customers", err)
 		}
 	}
 	upTo := res.NextAfter
 	if res.Done {
 		upTo = 1<<63 - 1
 	}
-	pending, err := a.Store.PendingEnrolments(ctx, req.ProgramID, req.AfterCustomerID, upTo)
+	pending, err := a.Store.PendingEnrolments(ctx, p.ID, req.AfterCustomerID, upTo)
 	if err != nil {
-		return EnrolBatchResult{}, storeErr("pending enrolments", err)
+		return EnrolPageResult{}, storeErr("pending enrolments", err)
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(startConcurrency)
 	for _, e := range pending {
-		res.Enrolled = append(res.Enrolled, Enrolled{EnrolmentID: e.EnrolmentID, CustomerID: e.CustomerID, TimeZone: e.TimeZone, BirthMonth: e.BirthMonth, BirthDay: e.BirthDay})
+		g.Go(func() error { return a.startEnrolment(gctx, p, params, e) })
 	}
+	if err := g.Wait(); err != nil {
+		return EnrolPageResult{}, fmt.Errorf("start enrolments: %w", err)
+	}
+	res.Enrolled = len(pending)
 	activity.RecordHeartbeat(ctx, res.NextAfter)
 	return res, nil
+}
+
+func (a *Activities) startEnrolment(ctx context.Context, p store.Program, params programs.Params, e store.PendingEnrolment) error {
+	en := enrol.Enrolment{ProgramID: p.ID, ProgramVersion: p.Version, EnrolmentID: e.EnrolmentID, CustomerID: e.CustomerID, TimeZone: e.TimeZone}
+	var workflow string
+	var input any
+	switch params := params.(type) {
+	case *programs.WelcomeBack:
+		workflow, input = enrol.WorkflowWelcomeBack, enrol.WelcomeBackInput{Enrolment: en, Params: *params}
+	case *programs.DormantWakeup:
+		workflow, input = enrol.WorkflowDormantWakeup, enrol.DormantWakeupInput{Enrolment: en, Params: *params}
+	case *programs.Birthday:
+		workflow, input = enrol.WorkflowBirthday, enrol.BirthdayInput{Enrolment: en, Params: *params, Month: e.BirthMonth, Day: e.BirthDay}
+	default:
+		return nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program kind %s has no audience", p.Kind))
+	}
+	return enrol.Start(ctx, a.Temporal, a.TaskQueue, programs.EnrolmentWorkflowID(p.Kind, p.ID, e.CustomerID), workflow, p.Kind, en, input, true)
 }

@@ -6,20 +6,11 @@ import (
 	"fmt"
 	"net/http"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
-	"github.com/dangol/dangol/workflows"
-)
-
-var (
-	saProgramID   = temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrProgramID)
-	saCustomerID  = temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrCustomerID)
-	saProgramKind = temporal.NewSearchAttributeKeyKeyword(workflows.SearchAttrProgramKind)
 )
 
 // startPurchaseEnrolment starts the workflow of an enrolment a purchase
@@ -37,35 +28,16 @@ func (s *Server) startPurchaseEnrolment(ctx context.Context, e store.Enrolment, 
 	if err != nil {
 		return fmt.Errorf("program %d: %w", p.ID, err)
 	}
-	en := workflows.Enrolment{ProgramID: p.ID, ProgramVersion: e.ProgramVersion, EnrolmentID: e.ID, CustomerID: customer.ID, TimeZone: customer.TimeZone}
-	var workflow string
-	var in any
+	en := enrol.Enrolment{ProgramID: p.ID, ProgramVersion: e.ProgramVersion, EnrolmentID: e.ID, CustomerID: customer.ID, TimeZone: customer.TimeZone}
 	switch params := params.(type) {
 	case *programs.HappyCall:
-		workflow, in = "HappyCall", workflows.HappyCallInput{Enrolment: en, PurchaseID: purchase.ID, PurchasedAt: purchase.PurchasedAt,
-			Steps: params.Steps(), CallWindow: params.CallWindow}
+		return enrol.Start(ctx, s.Temporal, s.TaskQueue, e.WorkflowID, enrol.WorkflowHappyCall, p.Kind, en,
+			enrol.HappyCallInput{Enrolment: en, PurchaseID: purchase.ID, PurchasedAt: purchase.PurchasedAt, Steps: params.Steps(), CallWindow: params.CallWindow}, false)
 	case *programs.SecondPurchase:
-		workflow, in = "SecondPurchase", workflows.SecondPurchaseInput{Enrolment: en, PurchaseID: purchase.ID, Params: *params}
-	default:
-		return fmt.Errorf("program %d: a %s program is not started by purchases", p.ID, p.Kind)
+		return enrol.Start(ctx, s.Temporal, s.TaskQueue, e.WorkflowID, enrol.WorkflowSecondPurchase, p.Kind, en,
+			enrol.SecondPurchaseInput{Enrolment: en, PurchaseID: purchase.ID, Params: *params}, false)
 	}
-	opts := client.StartWorkflowOptions{
-		ID:                       e.WorkflowID,
-		TaskQueue:                s.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			saProgramID.ValueSet(fmt.Sprint(p.ID)),
-			saCustomerID.ValueSet(fmt.Sprint(customer.ID)),
-			saProgramKind.ValueSet(p.Kind),
-		),
-	}
-	_, err = s.Temporal.ExecuteWorkflow(ctx, opts, workflow, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil
-	}
-	return err
+	return fmt.Errorf("program %d: a %s program is not started by purchases", p.ID, p.Kind)
 }
 
 // signal sends a signal to one enrolment workflow; an ended workflow is

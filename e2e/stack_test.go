@@ -21,7 +21,6 @@ import (
 	smtpmock "github.com/mocktools/go-smtp-mock/v2"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/api"
@@ -55,7 +54,7 @@ type stack struct {
 	queue   string
 	sms     sms.Sender
 	acts    *activities.Activities
-	worker  sdkworker.Worker
+	worker  *worker.Workers
 }
 
 func newStack(t *testing.T) *stack {
@@ -109,7 +108,8 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.acts = &activities.Activities{Store: st, SMS: s.sms, Mail: mailer, StatusCallbackURL: s.api.URL + "/webhooks/twilio/status", PublicBaseURL: s.api.URL}
+	s.acts = &activities.Activities{Store: st, SMS: s.sms, Mail: mailer, StatusCallbackURL: s.api.URL + "/webhooks/twilio/status", PublicBaseURL: s.api.URL,
+		Temporal: s.tc, TaskQueue: s.queue}
 	if s.key, err = st.CreateAPIKey(ctx, "e2e"); err != nil {
 		t.Fatal(err)
 	}

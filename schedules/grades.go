@@ -26,7 +26,7 @@ func gradesAction(taskQueue string, rules store.GradeRules) *client.ScheduleWork
 		ID:                 workflows.GradesWorkflowID,
 		Workflow:           "RecomputeGrades",
 		Args:               []any{rules},
-		TaskQueue:          taskQueue,
+		TaskQueue:          workflows.ControlQueue(taskQueue),
 		WorkflowRunTimeout: 24 * time.Hour,
 	}
 }

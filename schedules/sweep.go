@@ -37,7 +37,7 @@ func EnsureSweep(ctx context.Context, c client.Client, taskQueue string, program
 		ID:                 workflows.SweepWorkflowID(programID),
 		Workflow:           "Sweep",
 		Args:               []any{workflows.SweepInput{ProgramID: programID}},
-		TaskQueue:          taskQueue,
+		TaskQueue:          workflows.ControlQueue(taskQueue),
 		WorkflowRunTimeout: 24 * time.Hour,
 	}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{

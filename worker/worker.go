@@ -38,9 +38,47 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.Sweep, workflow.RegisterOptions{Name: "Sweep"})
 }
 
-// New creates a worker polling dangol's task queue.
-func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
-	Register(w, acts)
-	return w
+// Workers polls dangol's two task queues: enrolments on the main queue,
+// sweeps and the grading job on the control queue, so a sweep that has
+// just started ten thousand enrolments is not queued behind their first
+// workflow tasks.
+type Workers struct {
+	all []sdkworker.Worker
+}
+
+// New creates the workers of both queues; each can run everything.
+func New(c client.Client, taskQueue string, acts *activities.Activities) *Workers {
+	var w Workers
+	for _, q := range []string{taskQueue, workflows.ControlQueue(taskQueue)} {
+		sw := sdkworker.New(c, q, sdkworker.Options{
+			// A sweep hands the main queue thousands of first tasks at
+			// once; two pollers (the default) leave the worker idle
+			// waiting on the round trip to the server.
+			MaxConcurrentWorkflowTaskPollers: 8,
+			MaxConcurrentActivityTaskPollers: 8,
+		})
+		Register(sw, acts)
+		w.all = append(w.all, sw)
+	}
+	return &w
+}
+
+// Start starts polling; on error nothing is left running.
+func (w *Workers) Start() error {
+	for i, sw := range w.all {
+		if err := sw.Start(); err != nil {
+			for _, started := range w.all[:i] {
+				started.Stop()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops polling and waits for running tasks.
+func (w *Workers) Stop() {
+	for _, sw := range w.all {
+		sw.Stop()
+	}
 }

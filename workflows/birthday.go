@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -23,17 +24,8 @@ type BirthdayChanged struct {
 	Removed bool
 }
 
-// BirthdayInput is one customer's birthday enrolment for one year; each
-// year continues as new with the next year's input.
-type BirthdayInput struct {
-	Enrolment
-	Params programs.Birthday
-	Month  time.Month
-	Day    int
-	// Year is the birthday this run works towards; 0 means the next one to
-	// come.
-	Year int
-}
+// BirthdayInput is the workflow's input (see enrol).
+type BirthdayInput = enrol.BirthdayInput
 
 // Birthday remembers a customer's birthday every year: a card by mail
 // CardBefore the day, and on the day an SMS greeting with a coupon, both

@@ -6,14 +6,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 )
 
-// DormantWakeupInput starts one long-lapsed customer's wake-up cadence.
-type DormantWakeupInput struct {
-	Enrolment
-	Params programs.DormantWakeup
-}
+// DormantWakeupInput is the workflow's input (see enrol).
+type DormantWakeupInput = enrol.DormantWakeupInput
 
 // DormantWakeup contacts a long-lapsed customer at each step's offset from
 // entry (by default: a greeting at once, news after a month, a coupon

@@ -9,21 +9,13 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
 
-// Enrolment identifies one customer's run through a program. Every
-// program's workflow input embeds it; JSON flattens it, so inputs stay
-// flat.
-type Enrolment struct {
-	ProgramID      int64
-	ProgramVersion int
-	EnrolmentID    int64
-	CustomerID     int64
-	// TimeZone is the customer's IANA zone: calendar offsets count in it.
-	TimeZone string
-}
+// Enrolment identifies one customer's run through a program (see enrol).
+type Enrolment = enrol.Enrolment
 
 // Journey is what the journey query returns and every enrolment's result.
 type Journey struct {

@@ -7,20 +7,13 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
 
-// HappyCallInput starts one 3.1.3.1 follow-up for one purchase. It holds
-// ids and the pinned steps only; names, numbers and message texts are read
-// by activities when they are needed.
-type HappyCallInput struct {
-	Enrolment
-	PurchaseID  int64
-	PurchasedAt time.Time
-	Steps       []programs.Step
-	CallWindow  programs.Offset
-}
+// HappyCallInput is the workflow's input (see enrol).
+type HappyCallInput = enrol.HappyCallInput
 
 // staleAfter skips touches that were already long overdue when the
 // enrolment started (a back-filled purchase), instead of sending a year of

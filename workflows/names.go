@@ -12,6 +12,10 @@ import (
 // TaskQueue is the queue dangol's worker polls.
 const TaskQueue = "dangol"
 
+// ControlQueue is the queue of sweeps and the grading job, beside the
+// enrolments' queue.
+func ControlQueue(taskQueue string) string { return taskQueue + "-control" }
+
 // Signals and queries.
 const (
 	// SignalControl carries a ControlSignal: pause, resume or stop from
@@ -38,14 +42,6 @@ const (
 	OutcomeCompleted = "completed"
 	OutcomeStopped   = "stopped"
 	OutcomeOptedOut  = "opted_out"
-)
-
-// Search attributes set on every enrolment workflow, so operators can find
-// a program's or a customer's runs in the Temporal UI.
-const (
-	SearchAttrProgramID   = "ProgramId"
-	SearchAttrCustomerID  = "CustomerId"
-	SearchAttrProgramKind = "ProgramKind"
 )
 
 // ControlSignal is the payload of SignalControl.

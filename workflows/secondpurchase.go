@@ -6,16 +6,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 )
 
-// SecondPurchaseInput starts one first-time buyer's follow-up.
-type SecondPurchaseInput struct {
-	Enrolment
-	// PurchaseID is the first purchase: the messages name its store.
-	PurchaseID int64
-	Params     programs.SecondPurchase
-}
+// SecondPurchaseInput is the workflow's input (see enrol).
+type SecondPurchaseInput = enrol.SecondPurchaseInput
 
 // SecondPurchase turns a first-time buyer into a customer: a thank-you at
 // once, a coupon CouponAfter later, and the end when the coupon expires.

@@ -8,15 +8,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 )
 
-// WelcomeBackInput starts one lapsed customer's welcome-back. The params
-// are pinned at enrolment; message texts are read when they are sent.
-type WelcomeBackInput struct {
-	Enrolment
-	Params programs.WelcomeBack
-}
+// WelcomeBackInput is the workflow's input (see enrol).
+type WelcomeBackInput = enrol.WelcomeBackInput
 
 // WelcomeBack invites a lapsed customer back: a personal greeting with a
 // unique coupon at once, a reminder some days before the coupon expires if

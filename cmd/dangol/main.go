@@ -134,6 +134,7 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 		if err != nil {
 			return err
 		}
+		acts.Temporal, acts.TaskQueue = tc, cfg.TaskQueue
 		w := worker.New(tc, cfg.TaskQueue, acts)
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("worker: %w", err)
