@@ -24,6 +24,8 @@ import (
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/config"
+	"github.com/dangol/dangol/programs"
+	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/worker"
 )
@@ -143,6 +145,9 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 		slog.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
 	}
 	if role == "all" || role == "api" {
+		if err := ensureSchedules(ctx, cfg, st, tc); err != nil {
+			return err
+		}
 		srv := &http.Server{
 			Addr: cfg.HTTPAddr,
 			Handler: (&api.Server{
@@ -170,6 +175,38 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// ensureSchedules brings Temporal's schedules in line with the database at
+// start-up: the nightly grading job, and one enrolment sweep per audience
+// program (a program created while Temporal was down gets its schedule
+// here).
+func ensureSchedules(ctx context.Context, cfg config.Config, st *store.Store, tc client.Client) error {
+	if err := schedules.EnsureGrades(ctx, tc, cfg.TaskQueue, cfg.Grades.Hour, cfg.Grades.TimeZone, cfg.Grades.Rules); err != nil {
+		return fmt.Errorf("grades schedule: %w", err)
+	}
+	ps, err := st.ListPrograms(ctx, "", "")
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		params, err := programs.Decode(p.Kind, p.Params)
+		if err != nil {
+			return fmt.Errorf("program %d: %w", p.ID, err)
+		}
+		seg, ok := params.(programs.Segment)
+		switch {
+		case !ok:
+		case p.Status == store.ProgramStopped:
+			err = schedules.DeleteSweep(ctx, tc, p.ID)
+		default:
+			err = schedules.EnsureSweep(ctx, tc, cfg.TaskQueue, p.ID, seg.SweepSettings(), p.Status == store.ProgramPaused)
+		}
+		if err != nil {
+			return fmt.Errorf("program %d schedule: %w", p.ID, err)
+		}
+	}
+	return nil
 }
 
 func buildActivities(cfg config.Config, st *store.Store) (*activities.Activities, error) {
