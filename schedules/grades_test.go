@@ -58,7 +58,7 @@ func TestEnsureGrades(t *testing.T) {
 		}
 	}
 	d := describe(t, h)
-	checkSpec(t, d, 3, "Asia/Seoul", queue)
+	checkSpec(t, d, 3, "Asia/Seoul", workflows.ControlQueue(queue))
 	if d.Schedule.Policy.Overlap != enums.SCHEDULE_OVERLAP_POLICY_SKIP {
 		t.Fatalf("overlap %v, want SKIP", d.Schedule.Policy.Overlap)
 	}
@@ -82,7 +82,7 @@ func TestEnsureGrades(t *testing.T) {
 		t.Fatal(err)
 	}
 	d = describe(t, h)
-	checkSpec(t, d, 4, "UTC", queue)
+	checkSpec(t, d, 4, "UTC", workflows.ControlQueue(queue))
 	if !d.Schedule.State.Paused {
 		t.Fatal("EnsureGrades unpaused the schedule")
 	}
