@@ -100,9 +100,8 @@ func (s *Server) ensureSchedule(r *http.Request, p store.Program, params program
 // send); a change of steps makes a new version, which new enrolments get
 // while running ones finish on theirs.
 func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) {
-	id, err := programID(r)
-	if err != nil {
-		renderError(w, r, err)
+	cur, old, ok := s.program(w, r)
+	if !ok {
 		return
 	}
 	var in struct {
@@ -113,25 +112,13 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	cur, err := s.Store.Program(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		renderError(w, r, notFound("program"))
-		return
-	} else if err != nil {
-		renderError(w, r, err)
-		return
-	}
 	name := cur.Name
+	var err error
 	if in.Name != nil {
 		if name, err = validName(*in.Name); err != nil {
 			renderError(w, r, err)
 			return
 		}
-	}
-	old, err := programs.Decode(cur.Kind, cur.Params)
-	if err != nil {
-		renderError(w, r, err)
-		return
 	}
 	params := old
 	if in.Params != nil {
@@ -145,7 +132,7 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	p, err := s.Store.UpdateProgram(r.Context(), id, name, raw, !programs.SameSteps(old, params))
+	p, err := s.Store.UpdateProgram(r.Context(), cur.ID, name, raw, !programs.SameSteps(old, params))
 	if errors.Is(err, store.ErrConflict) {
 		renderError(w, r, conflict("program is stopped; a stopped program cannot be edited"))
 		return
@@ -177,6 +164,30 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"programs": ps})
 }
 
+// program loads the program named in the path and decodes its params; on
+// failure it has already answered.
+func (s *Server) program(w http.ResponseWriter, r *http.Request) (store.Program, programs.Params, bool) {
+	id, err := programID(r)
+	if err != nil {
+		renderError(w, r, err)
+		return store.Program{}, nil, false
+	}
+	p, err := s.Store.Program(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		renderError(w, r, notFound("program"))
+		return p, nil, false
+	} else if err != nil {
+		renderError(w, r, err)
+		return p, nil, false
+	}
+	params, err := programs.Decode(p.Kind, p.Params)
+	if err != nil {
+		renderError(w, r, err)
+		return p, nil, false
+	}
+	return p, params, true
+}
+
 func programID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -186,20 +197,11 @@ func programID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
-	id, err := programID(r)
-	if err != nil {
-		renderError(w, r, err)
+	p, _, ok := s.program(w, r)
+	if !ok {
 		return
 	}
-	p, err := s.Store.Program(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		renderError(w, r, notFound("program"))
-		return
-	} else if err != nil {
-		renderError(w, r, err)
-		return
-	}
-	stats, err := s.Store.ProgramEnrolmentCounts(r.Context(), id)
+	stats, err := s.Store.ProgramEnrolmentCounts(r.Context(), p.ID)
 	if err != nil {
 		renderError(w, r, err)
 		return
@@ -257,22 +259,8 @@ func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 // sweepNow enrols an audience program's audience now instead of at its
 // next scheduled hour.
 func (s *Server) sweepNow(w http.ResponseWriter, r *http.Request) {
-	id, err := programID(r)
-	if err != nil {
-		renderError(w, r, err)
-		return
-	}
-	p, err := s.Store.Program(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		renderError(w, r, notFound("program"))
-		return
-	} else if err != nil {
-		renderError(w, r, err)
-		return
-	}
-	params, err := programs.Decode(p.Kind, p.Params)
-	if err != nil {
-		renderError(w, r, err)
+	p, params, ok := s.program(w, r)
+	if !ok {
 		return
 	}
 	if _, ok := params.(programs.Segment); !ok {
@@ -283,9 +271,9 @@ func (s *Server) sweepNow(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, conflict("program is "+p.Status))
 		return
 	}
-	if err := schedules.TriggerSweep(r.Context(), s.Temporal, id); err != nil {
+	if err := schedules.TriggerSweep(r.Context(), s.Temporal, p.ID); err != nil {
 		renderError(w, r, unavailable(err))
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"program_id": id, "sweep": "started"})
+	writeJSON(w, http.StatusAccepted, map[string]any{"program_id": p.ID, "sweep": "started"})
 }

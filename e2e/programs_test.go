@@ -173,3 +173,48 @@ func TestBirthdayEnrolmentEndToEnd(t *testing.T) {
 	saveHistory(t, s.tc, e.WorkflowID, "birthday.json")
 	saveHistory(t, s.tc, sweepID, "sweep.json")
 }
+
+// Editing a running program: a text edit keeps the version and reaches the
+// running enrolment at its next send; a step change makes a new version
+// that only new enrolments get.
+func TestProgramEditsAndVersions(t *testing.T) {
+	s := newStack(t)
+	s.startWorker()
+	const phone = "+821088880001"
+	s.putCustomer("c-edit", phone, "")
+	touches := func(second, offset string) map[string]any {
+		return map[string]any{"touches": []map[string]any{
+			{"key": "a", "offset": "1s", "sms": "첫 번째"},
+			{"key": "b", "offset": offset, "sms": second},
+		}}
+	}
+	var prog programOut
+	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "edits", "kind": "happy_call", "params": touches("두 번째", "6s")}, &prog)
+	first := s.postPurchase("edit-1", "c-edit", "가전", time.Now(), http.StatusCreated)
+	eventually(t, 15*time.Second, "first SMS", func() bool { return len(s.smsTo(phone)) == 1 })
+
+	var edited programOut
+	s.must(http.StatusOK, "PATCH", fmt.Sprintf("/v1/programs/%d", prog.ID), map[string]any{"params": touches("고친 두 번째", "6s")}, &edited)
+	if edited.Version != 1 {
+		t.Fatalf("a text edit made version %d, want 1", edited.Version)
+	}
+	eventually(t, 15*time.Second, "second SMS", func() bool { return len(s.smsTo(phone)) == 2 })
+	if got := s.smsTo(phone)[1]; got != "고친 두 번째" {
+		t.Fatalf("running enrolment sent %q, want the edited text", got)
+	}
+
+	s.must(http.StatusOK, "PATCH", fmt.Sprintf("/v1/programs/%d", prog.ID), map[string]any{"params": touches("고친 두 번째", "1h")}, &edited)
+	if edited.Version != 2 {
+		t.Fatalf("a step change made version %d, want 2", edited.Version)
+	}
+	second := s.postPurchase("edit-2", "c-edit", "가전", time.Now(), http.StatusCreated)
+	if first.Enrolments[0].ProgramVersion != 1 || second.Enrolments[0].ProgramVersion != 2 {
+		t.Fatalf("versions %d and %d, want 1 and 2", first.Enrolments[0].ProgramVersion, second.Enrolments[0].ProgramVersion)
+	}
+	s.must(http.StatusBadRequest, "PATCH", fmt.Sprintf("/v1/programs/%d", prog.ID), map[string]any{"params": map[string]any{"touches": []map[string]any{{"offset": "soon", "sms": "x"}}}}, nil)
+	var got programOut
+	s.must(http.StatusOK, "GET", fmt.Sprintf("/v1/programs/%d", prog.ID), nil, &got)
+	if got.Version != 2 {
+		t.Fatalf("a rejected edit changed the program: version %d", got.Version)
+	}
+}
