@@ -38,6 +38,41 @@ type Customer struct {
 	UpdatedAt  time.Time          `json:"updated_at"`
 }
 
+// MarshalJSON writes the birthday as a date, the way it is given.
+func (c Customer) MarshalJSON() ([]byte, error) {
+	type plain Customer
+	out := struct {
+		plain
+		Birthday *string `json:"birthday"`
+	}{plain: plain(c)}
+	if c.Birthday != nil {
+		d := c.Birthday.Format(time.DateOnly)
+		out.Birthday = &d
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *Customer) UnmarshalJSON(b []byte) error {
+	type plain Customer
+	in := struct {
+		*plain
+		Birthday *string `json:"birthday"`
+	}{plain: (*plain)(c)}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	c.Birthday = nil
+	if in.Birthday != nil {
+		d, err := time.Parse(time.DateOnly, *in.Birthday)
+		if err != nil {
+			return err
+		}
+		c.Birthday = &d
+	}
+	return nil
+}
+
 // Consents reports whether the customer allows contact on the channel.
 func (c Customer) Consents(channel string) bool {
 	return c.Consent[channel].Granted

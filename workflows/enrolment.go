@@ -19,28 +19,28 @@ type Enrolment = enrol.Enrolment
 
 // Journey is what the journey query returns and every enrolment's result.
 type Journey struct {
-	Paused  bool
-	Ended   bool
-	Outcome string
-	Done    []StepDone
-	Next    *NextStep
+	Paused  bool       `json:"paused"`
+	Ended   bool       `json:"ended"`
+	Outcome string     `json:"outcome"`
+	Done    []StepDone `json:"done"`
+	Next    *NextStep  `json:"next"`
 }
 
 // StepDone is one action taken.
 type StepDone struct {
-	Touch  string
-	Action string
-	At     time.Time
-	Result string
+	Touch  string    `json:"step"`
+	Action string    `json:"action"`
+	At     time.Time `json:"at"`
+	Result string    `json:"result"`
 }
 
 // NextStep is what the enrolment waits for.
 type NextStep struct {
-	Touch string
-	At    time.Time
+	Touch string    `json:"step"`
+	At    time.Time `json:"at"`
 	// Waiting is "time" (the step's moment), "call" (staff to complete
 	// the call task until At) or "resume" (the program is paused).
-	Waiting string
+	Waiting string `json:"waiting"`
 }
 
 // gateRecheck bounds how long a paused enrolment trusts that a resume
