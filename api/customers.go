@@ -207,7 +207,5 @@ func (s *Server) signalCustomer(r *http.Request, customerID int64, signal string
 		s.logger().ErrorContext(r.Context(), "list enrolments to signal", "error", err)
 		return
 	}
-	for _, e := range es {
-		s.signal(r, e.WorkflowID, signal, arg)
-	}
+	s.signalAll(r, es, signal, arg)
 }

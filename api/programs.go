@@ -250,9 +250,7 @@ func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	for _, e := range es {
-		s.signal(r, e.WorkflowID, workflows.SignalControl, workflows.ControlSignal{Action: action})
-	}
+	s.signalAll(r, es, workflows.SignalControl, workflows.ControlSignal{Action: action})
 	writeJSON(w, http.StatusOK, map[string]any{"program": p, "signalled": len(es)})
 }
 
