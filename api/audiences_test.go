@@ -32,15 +32,7 @@ type audienceAPI struct {
 func newAudienceAPI(t *testing.T) *audienceAPI {
 	t.Helper()
 	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	if err := store.Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st, _ := testenv.Store(t)
 	tc, err := client.NewLazyClient(client.Options{HostPort: testenv.Temporal(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -44,29 +44,12 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	if err := store.Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
+	st, dsn := testenv.Store(t)
 	db, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	// Workflow ids are built from program and purchase ids, and every test
-	// of the process shares one Temporal server (and -count=N reruns in the
-	// same process): start the ids at a random point.
-	base := rand.Int64N(1e12) + 1e6
-	for _, seq := range []string{"programs_id_seq", "purchases_id_seq", "enrolments_id_seq"} {
-		if _, err := db.Exec(ctx, fmt.Sprintf("ALTER SEQUENCE %s RESTART WITH %d", seq, base)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
 	tc, err := client.Dial(client.Options{HostPort: testenv.Temporal(t), Logger: tlog.NewStructuredLogger(quiet)})
 	if err != nil {
 		t.Fatal(err)

@@ -184,7 +184,7 @@ func planEnrolments(active []store.Program, p store.Purchase, purchaseCount int)
 		case *programs.SecondPurchase:
 			if purchaseCount == 1 {
 				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version,
-					WorkflowID: workflows.EnrolmentWorkflowID(prog.Kind, prog.ID, p.CustomerID)})
+					WorkflowID: programs.EnrolmentWorkflowID(prog.Kind, prog.ID, p.CustomerID)})
 			}
 		}
 	}

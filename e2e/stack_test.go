@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	smtpmock "github.com/mocktools/go-smtp-mock/v2"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -61,22 +60,14 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{t: t, queue: fmt.Sprintf("e2e-%s-%d", t.Name(), rand.IntN(1e9))}
-	s.dsn = testenv.Postgres(t)
-	if err := store.Migrate(ctx, s.dsn); err != nil {
-		t.Fatal(err)
-	}
-	separateIDs(t, s.dsn)
-	st, err := store.Open(ctx, s.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	s.st = st
+	st, dsn := testenv.Store(t)
+	s.st, s.dsn = st, dsn
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("E2E_VERBOSE") != "" {
 		quiet = slog.Default()
 	}
+	var err error
 	s.tc, err = client.Dial(client.Options{HostPort: testenv.Temporal(t), Logger: tlog.NewStructuredLogger(quiet)})
 	if err != nil {
 		t.Fatal(err)
@@ -115,23 +106,6 @@ func newStack(t *testing.T) *stack {
 	}
 	t.Cleanup(s.stopWorker)
 	return s
-}
-
-// separateIDs starts this database's ids at a random point: every test
-// database shares one Temporal server, and workflow ids are built from
-// program and purchase ids.
-func separateIDs(t *testing.T, dsn string) {
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	base := rand.Int64N(1e12) + 1e6
-	for _, seq := range []string{"programs_id_seq", "purchases_id_seq", "enrolments_id_seq"} {
-		if _, err := conn.Exec(context.Background(), fmt.Sprintf("ALTER SEQUENCE %s RESTART WITH %d", seq, base)); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func (s *stack) startWorker() {

@@ -12,9 +12,6 @@ const (
 	KindHappyCall = "happy_call"
 )
 
-// Kinds lists the program kinds the API accepts.
-var Kinds = []string{KindHappyCall}
-
 // HappyCall is the 3.1.3.1 after-sales follow-up: touches at fixed offsets
 // after a qualifying purchase (seed 003, "After Marketing").
 type HappyCall struct {

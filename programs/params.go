@@ -62,9 +62,8 @@ func New(kind string) (Params, bool) {
 	return nil, false
 }
 
-func init() {
-	Kinds = []string{KindHappyCall, KindWelcomeBack, KindDormantWakeup, KindBirthday, KindSecondPurchase}
-}
+// Kinds lists the program kinds the API accepts.
+var Kinds = []string{KindHappyCall, KindWelcomeBack, KindDormantWakeup, KindBirthday, KindSecondPurchase}
 
 // Parse reads params as a marketer sends them: unknown fields are refused,
 // missing ones take the kind's defaults.

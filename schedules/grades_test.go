@@ -91,15 +91,7 @@ func TestEnsureGrades(t *testing.T) {
 	}
 
 	// Triggered with a worker on a real database, it writes the grades.
-	dsn := testenv.Postgres(t)
-	if err := store.Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st, _ := testenv.Store(t)
 	ids := seedTen(t, st)
 	w := worker.New(c, queue, &activities.Activities{Store: st})
 	if err := w.Start(); err != nil {

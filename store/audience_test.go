@@ -32,15 +32,7 @@ type db struct {
 func newDB(t *testing.T) *db {
 	t.Helper()
 	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	if err := store.Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st, dsn := testenv.Store(t)
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

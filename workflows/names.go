@@ -5,8 +5,6 @@ package workflows
 
 import (
 	"fmt"
-
-	"github.com/dangol/dangol/programs"
 )
 
 // TaskQueue is the queue dangol's worker polls.
@@ -75,11 +73,4 @@ type Converted struct {
 	Reason   string // purchase or coupon
 	Ref      string // the purchase's or order's external id
 	CouponID int64
-}
-
-// EnrolmentWorkflowID is the one workflow id of a customer in a program
-// that enrols customers (not purchases): while it runs, no second
-// enrolment of the same customer can start.
-func EnrolmentWorkflowID(kind string, programID, customerID int64) string {
-	return programs.EnrolmentWorkflowID(kind, programID, customerID)
 }
