@@ -28,6 +28,8 @@ lint:
 	@echo "lint: gofmt"
 	@unformatted=$$(find . -type f -name "*.go" -not -path "./.dev/*" -not -path "./bin/*" -not -path "*/node_modules/*" -not -path "*/testdata/*" -print0 | xargs -0 gofmt -l); \
 	if [[ -n $$unformatted ]]; then echo "lint: these files need gofmt -w:"; echo "$$unformatted"; exit 1; fi
+	@echo "lint: go mod tidy -diff"
+	go mod tidy -diff
 	@echo "lint: go vet"
 	go vet ./...
 	@echo "lint: staticcheck"
