@@ -516,25 +516,29 @@ func TestProgramLifecycle(t *testing.T) {
 		want   int
 		status string // stored status afterwards
 	}{
-		{"pause", http.StatusOK, "paused"},
-		{"pause", http.StatusOK, "paused"}, // repeating is harmless
-		{"resume", http.StatusOK, "active"},
-		{"stop", http.StatusOK, "stopped"},
+		{"pause", http.StatusAccepted, "paused"},
+		{"pause", http.StatusAccepted, "paused"}, // repeating is harmless
+		{"resume", http.StatusAccepted, "active"},
+		{"stop", http.StatusAccepted, "stopped"},
 		{"resume", http.StatusConflict, "stopped"},
 		{"pause", http.StatusConflict, "stopped"},
-		{"stop", http.StatusOK, "stopped"},
+		{"stop", http.StatusAccepted, "stopped"},
 	} {
 		r := e.call("POST", path+"/"+step.action, nil)
-		if step.want == http.StatusOK {
-			if r.status != http.StatusOK {
+		if step.want == http.StatusAccepted {
+			if r.status != http.StatusAccepted {
 				t.Fatalf("%s: %d %s", step.action, r.status, r.body)
 			}
 			var out struct {
-				Program   programOut `json:"program"`
-				Signalled *int       `json:"signalled"`
+				Program programOut `json:"program"`
+				FanOut  *struct {
+					Status string `json:"status"`
+					Total  int    `json:"total"`
+				} `json:"fan_out"`
 			}
 			r.decode(t, &out)
-			if out.Program.ID != p.ID || out.Program.Status != step.status || out.Signalled == nil || *out.Signalled != 0 {
+			// No enrolments: nothing to signal, the fan-out is done at once.
+			if out.Program.ID != p.ID || out.Program.Status != step.status || out.FanOut == nil || out.FanOut.Total != 0 || out.FanOut.Status != "done" {
 				t.Fatalf("%s answered %s", step.action, r.body)
 			}
 		} else {
@@ -750,7 +754,7 @@ func TestPurchaseEnrolsQualifyingSales(t *testing.T) {
 	}
 
 	// A stopped program enrols nobody.
-	e.must(http.StatusOK, "POST", fmt.Sprintf("/v1/programs/%d/stop", prog.ID), nil, nil)
+	e.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/stop", prog.ID), nil, nil)
 	var later purchaseOut
 	e.must(http.StatusCreated, "POST", "/v1/purchases", purchase("o-tv", "c-1", "가전", time.Now().Add(-time.Minute)), &later)
 	if len(later.Enrolments) != 0 {

@@ -198,14 +198,11 @@ func sameDay(a, b *time.Time) bool {
 	return a.Month() == b.Month() && a.Day() == b.Day()
 }
 
-// signalCustomer tells every live enrolment of the customer. A workflow
-// that already ended is not an error; other failures are logged, since
-// each enrolment also re-reads consent before its next touch.
+// signalCustomer tells every live enrolment of the customer, in the
+// background (see fanOut). A failure to hand it over is logged: each
+// enrolment also re-reads consent before its next touch.
 func (s *Server) signalCustomer(r *http.Request, customerID int64, signal string, arg any) {
-	es, err := s.Store.LiveCustomerEnrolments(r.Context(), customerID)
-	if err != nil {
-		s.logger().ErrorContext(r.Context(), "list enrolments to signal", "error", err)
-		return
+	if _, err := s.fanOut(r.Context(), store.FanOutScope{CustomerID: customerID}, signal, arg); err != nil {
+		s.logger().ErrorContext(r.Context(), "fan out to the customer's enrolments", "signal", signal, "error", err)
 	}
-	s.signalAll(r, es, signal, arg)
 }

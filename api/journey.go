@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
@@ -20,13 +23,25 @@ type enrolmentJourney struct {
 	Next        *workflows.NextStep  `json:"next"`
 	Messages    []store.Message      `json:"messages"`
 	CallTasks   []store.CallTask     `json:"call_tasks"`
-	// QueryError says why the live state is missing (workflow unreachable).
+	Coupons     []store.Coupon       `json:"coupons"`
+	// QueryError says why the live part (next step, paused) is missing:
+	// the workflow did not answer within the journey's budget.
 	QueryError string `json:"query_error,omitempty"`
 }
 
-// customerJourney shows what dangol did and will do for a customer: the
-// database has the enrolments, messages and tasks; each running workflow
-// answers where it stands and what comes next.
+// journeyQueryBudget bounds the whole enrichment of a journey by workflow
+// queries: without a worker polling, a query waits until its deadline,
+// and the journey must answer anyway.
+const journeyQueryBudget = time.Second
+
+// journeyQueryConcurrency bounds the queries one journey has in flight.
+const journeyQueryConcurrency = 8
+
+// customerJourney shows what dangol did and will do for a customer. What
+// was done comes from the database, recorded as it happened (messages,
+// call tasks, coupons, the enrolment's outcome); only running enrolments
+// are asked, within a short budget, where they stand and what comes next.
+// Closed enrolments are never queried.
 func (s *Server) customerJourney(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c, err := s.Store.CustomerByExternalID(ctx, chi.URLParam(r, "externalID"))
@@ -34,43 +49,78 @@ func (s *Server) customerJourney(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	es, err := s.Store.CustomerEnrolments(ctx, c.ID)
+	es, err := s.Store.CustomerJourney(ctx, c.ID)
 	if err != nil {
 		renderError(w, r, err)
 		return
 	}
-	out := make([]enrolmentJourney, 0, len(es))
-	for _, e := range es {
-		j := enrolmentJourney{Enrolment: e, StepsDone: []workflows.StepDone{}}
-		if p, err := s.Store.Program(ctx, e.ProgramID); err == nil {
-			j.ProgramName, j.ProgramKind = p.Name, p.Kind
-		}
-		if j.Messages, err = s.Store.EnrolmentMessages(ctx, e.ID); err != nil {
-			renderError(w, r, err)
-			return
-		}
-		if j.CallTasks, err = s.Store.ListCallTasks(ctx, store.CallTaskFilter{EnrolmentID: e.ID}); err != nil {
-			renderError(w, r, err)
-			return
-		}
-		if e.Status != store.EnrolmentPending {
-			if live, err := s.queryJourney(ctx, e.WorkflowID); err != nil {
-				j.QueryError = err.Error()
-			} else {
-				j.Paused, j.Next = live.Paused, live.Next
-				if live.Done != nil {
-					j.StepsDone = live.Done
-				}
-			}
-		}
-		out = append(out, j)
+	out := make([]enrolmentJourney, len(es))
+	for i, e := range es {
+		out[i] = enrolmentJourney{Enrolment: e.Enrolment, ProgramName: e.ProgramName, ProgramKind: e.ProgramKind,
+			StepsDone: stepsDone(e), Messages: orEmpty(e.Messages), CallTasks: orEmpty(e.CallTasks), Coupons: orEmpty(e.Coupons)}
 	}
+	qctx, cancel := context.WithTimeout(ctx, journeyQueryBudget)
+	defer cancel()
+	var g errgroup.Group
+	g.SetLimit(journeyQueryConcurrency)
+	for i := range out {
+		j := &out[i]
+		if j.Status != store.EnrolmentActive {
+			continue
+		}
+		g.Go(func() error {
+			live, err := s.queryJourney(qctx, j.WorkflowID)
+			if err != nil {
+				j.QueryError = err.Error()
+				return nil
+			}
+			j.Paused, j.Next = live.Paused, live.Next
+			return nil
+		})
+	}
+	_ = g.Wait()
 	writeJSON(w, http.StatusOK, map[string]any{"customer_id": c.ExternalID, "enrolments": out})
 }
 
+// stepsDone lists what the enrolment's steps did, in the order it
+// happened, from the rows they wrote.
+func stepsDone(e store.JourneyEnrolment) []workflows.StepDone {
+	steps := []workflows.StepDone{}
+	for _, m := range e.Messages {
+		step, action := workflows.SplitKey(m.IdempotencyKey)
+		steps = append(steps, workflows.StepDone{Touch: step, Action: action, At: m.CreatedAt, Result: m.Status})
+	}
+	for _, t := range e.CallTasks {
+		step, _ := workflows.SplitKey(t.IdempotencyKey)
+		id := fmt.Sprint(t.ID)
+		action := "call_task"
+		if t.Kind == store.TaskEscalation {
+			action = "escalation"
+		}
+		steps = append(steps, workflows.StepDone{Touch: step, Action: action, At: t.CreatedAt, Result: id})
+		switch {
+		case t.Status == store.TaskCompleted && t.Outcome != nil && t.CompletedAt != nil:
+			steps = append(steps, workflows.StepDone{Touch: step, Action: *t.Outcome, At: *t.CompletedAt, Result: id})
+		case t.Status == store.TaskExpired && t.ExpiresAt != nil:
+			steps = append(steps, workflows.StepDone{Touch: step, Action: "expired", At: *t.ExpiresAt, Result: id})
+		}
+	}
+	for _, k := range e.Coupons {
+		step, _ := workflows.SplitKey(k.IdempotencyKey)
+		steps = append(steps, workflows.StepDone{Touch: step, Action: "coupon", At: k.IssuedAt, Result: k.Code})
+	}
+	sort.SliceStable(steps, func(a, b int) bool { return steps[a].At.Before(steps[b].At) })
+	return steps
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func (s *Server) queryJourney(ctx context.Context, workflowID string) (workflows.Journey, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
 	var j workflows.Journey
 	v, err := s.Temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryJourney)
 	if err != nil {

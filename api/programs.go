@@ -36,6 +36,9 @@ type programInput struct {
 type programResponse struct {
 	store.Program
 	Enrolments map[string]int `json:"enrolments"`
+	// FanOut is the newest pause/resume/stop signal to the enrolments and
+	// how far it has got.
+	FanOut *store.FanOut `json:"fan_out,omitempty"`
 }
 
 func validName(name string) (string, error) {
@@ -206,13 +209,21 @@ func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, programResponse{Program: p, Enrolments: stats})
+	out := programResponse{Program: p, Enrolments: stats}
+	if f, err := s.Store.LatestProgramFanOut(r.Context(), p.ID); err == nil {
+		out.FanOut = &f
+	} else if !errors.Is(err, store.ErrNotFound) {
+		renderError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // controlProgram pauses, resumes or stops a program: the status is stored
 // first (every enrolment re-reads it before its next step), then the
-// enrolment schedule follows, then each live enrolment is signalled so a
-// stop ends it at once.
+// enrolment schedule follows, then a background fan-out signals each live
+// enrolment so a stop ends it at once. It answers 202 with the fan-out,
+// whose progress GET /v1/programs/{id} shows.
 func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 	id, err := programID(r)
 	if err != nil {
@@ -236,22 +247,25 @@ func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	params, err := programs.Decode(p.Kind, p.Params)
-	if err != nil {
-		renderError(w, r, err)
-		return
+	if params, err := programs.Decode(p.Kind, p.Params); err == nil {
+		if err := s.ensureSchedule(r, p, params); err != nil {
+			renderError(w, r, unavailable(err))
+			return
+		}
+	} else if status == store.ProgramStopped {
+		// A program whose params no longer decode still has its
+		// schedule removed, so it stops enrolling.
+		if err := schedules.DeleteSweep(r.Context(), s.Temporal, p.ID); err != nil {
+			renderError(w, r, unavailable(err))
+			return
+		}
 	}
-	if err := s.ensureSchedule(r, p, params); err != nil {
+	f, err := s.fanOut(r.Context(), store.FanOutScope{ProgramID: p.ID}, workflows.SignalControl, workflows.ControlSignal{Action: action})
+	if err != nil {
 		renderError(w, r, unavailable(err))
 		return
 	}
-	es, err := s.Store.LiveEnrolments(r.Context(), id)
-	if err != nil {
-		renderError(w, r, err)
-		return
-	}
-	s.signalAll(r, es, workflows.SignalControl, workflows.ControlSignal{Action: action})
-	writeJSON(w, http.StatusOK, map[string]any{"program": p, "signalled": len(es)})
+	writeJSON(w, http.StatusAccepted, map[string]any{"program": p, "fan_out": f})
 }
 
 // sweepNow enrols an audience program's audience now instead of at its

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"go.temporal.io/api/serviceerror"
 
@@ -49,25 +48,6 @@ func (s *Server) signal(r *http.Request, workflowID, name string, arg any) {
 	if err != nil && !errors.As(err, &nf) {
 		s.logger().ErrorContext(r.Context(), "signal workflow", "workflow_id", workflowID, "signal", name, "error", err)
 	}
-}
-
-// signalConcurrency bounds the signals one request has in flight.
-const signalConcurrency = 16
-
-// signalAll sends one signal to many enrolments, several at a time: a
-// program-wide stop should not take one round trip per enrolment.
-func (s *Server) signalAll(r *http.Request, es []store.Enrolment, name string, arg any) {
-	sem := make(chan struct{}, signalConcurrency)
-	var wg sync.WaitGroup
-	for _, e := range es {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			s.signal(r, e.WorkflowID, name, arg)
-		}()
-	}
-	wg.Wait()
 }
 
 // unavailable is the answer when Temporal cannot take a start: the data is

@@ -168,7 +168,7 @@ func TestBirthdayEnrolmentEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(sweepID, workflows.SweepWorkflowID(prog.ID)) {
 		t.Fatalf("sweep workflow id %s", sweepID)
 	}
-	s.must(http.StatusOK, "POST", fmt.Sprintf("/v1/programs/%d/stop", prog.ID), nil, nil)
+	s.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/stop", prog.ID), nil, nil)
 	s.waitOutcome(t, "bday", prog.ID, workflows.OutcomeStopped, 15*time.Second)
 	saveHistory(t, s.tc, e.WorkflowID, "birthday.json")
 	saveHistory(t, s.tc, sweepID, "sweep.json")

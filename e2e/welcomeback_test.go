@@ -171,7 +171,7 @@ func TestWelcomeBackEnrolledBySchedule(t *testing.T) {
 	s.must(http.StatusGone, "POST", "/v1/coupons/"+s.couponOf(t, lapsed[5], prog.ID)+"/redeem", map[string]any{"order_id": "late"}, nil)
 
 	// Stopping the program deletes its schedule.
-	s.must(http.StatusOK, "POST", fmt.Sprintf("/v1/programs/%d/stop", prog.ID), nil, nil)
+	s.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/stop", prog.ID), nil, nil)
 	if _, err := s.tc.ScheduleClient().GetHandle(context.Background(), schedules.SweepScheduleID(prog.ID)).Describe(context.Background()); err == nil {
 		t.Fatal("schedule still exists after stop")
 	}

@@ -205,7 +205,29 @@ else
 	as_pg() { "$@"; }
 fi
 
-pg_running() { as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
+# pg_running: the postmaster in postmaster.pid is alive. pg_ctl status
+# alone is not enough: right after a kill -9 the dead postmaster is a
+# zombie for a moment, which still answers kill -0.
+pg_postmaster() { head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+pg_running() {
+	as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 || return 1
+	local pid
+	pid=$(pg_postmaster)
+	[[ $pid =~ ^[0-9]+$ ]] && alive "$pid"
+}
+
+# A postmaster killed with -9 leaves postmaster.pid behind; if its PID is
+# still a zombie, PostgreSQL would refuse to start ("lock file already
+# exists"), so the stale file goes. (Its orphaned backends exit on their
+# own within moments; the start below retries until they have.)
+clear_dead_postmaster() {
+	local pid
+	pid=$(pg_postmaster)
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	alive "$pid" && return 0
+	say "removing the stale postmaster.pid of a PostgreSQL that was killed (pid $pid)"
+	rm -f "$PG_DATA/postmaster.pid"
+}
 
 FRESH_DB=0
 if pg_running; then
@@ -222,6 +244,8 @@ else
 			die_log postgres "initdb failed"
 		FRESH_DB=1
 	fi
+	clear_dead_postmaster
+	for _ in $(seq 50); do port_open "$PG_PORT" || break; sleep 0.2; done
 	port_free PostgreSQL "$PG_PORT"
 	mkdir -p "$DEV/run"
 	touch "$LOGS/postgres.log"
@@ -229,9 +253,19 @@ else
 	sockdir=$DEV/run
 	((${#sockdir} < 90)) || sockdir="" # socket paths are limited to ~107 bytes; TCP only then
 	say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-	as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgres.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories='$sockdir'" start >/dev/null ||
-		die_log postgres "PostgreSQL did not start"
+	started=0
+	for attempt in 1 2 3 4 5; do
+		if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgres.log" -w -t 60 \
+			-o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories='$sockdir'" start >/dev/null; then
+			started=1
+			break
+		fi
+		# Backends of a killed postmaster may still hold its shared memory.
+		say "PostgreSQL did not start (attempt $attempt); retrying in 2s"
+		clear_dead_postmaster
+		sleep 2
+	done
+	((started)) || die_log postgres "PostgreSQL did not start"
 fi
 head -n1 "$PG_DATA/postmaster.pid" >"$PIDS/postgres.pid"
 for _ in $(seq 100); do

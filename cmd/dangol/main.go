@@ -145,9 +145,7 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 		slog.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
 	}
 	if role == "all" || role == "api" {
-		if err := ensureSchedules(ctx, cfg, st, tc); err != nil {
-			return err
-		}
+		go ensureSchedules(ctx, cfg, st, tc)
 		srv := &http.Server{
 			Addr: cfg.HTTPAddr,
 			Handler: (&api.Server{
@@ -177,36 +175,68 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 	}
 }
 
-// ensureSchedules brings Temporal's schedules in line with the database at
-// start-up: the nightly grading job, and one enrolment sweep per audience
-// program (a program created while Temporal was down gets its schedule
-// here).
-func ensureSchedules(ctx context.Context, cfg config.Config, st *store.Store, tc client.Client) error {
-	if err := schedules.EnsureGrades(ctx, tc, cfg.TaskQueue, cfg.Grades.Hour, cfg.Grades.TimeZone, cfg.Grades.Rules); err != nil {
-		return fmt.Errorf("grades schedule: %w", err)
+// ensureSchedules brings Temporal's schedules in line with the database:
+// the nightly grading job, and one enrolment sweep per audience program (a
+// program created while Temporal was down gets its schedule here). It runs
+// in the background of start-up, so one schedule that does not answer
+// cannot keep dangol from serving: each failure is logged and retried with
+// backoff until every schedule is in place. A program whose stored params
+// no longer decode is skipped with a log line; it cannot affect the others.
+func ensureSchedules(ctx context.Context, cfg config.Config, st *store.Store, tc client.Client) {
+	wait := time.Second
+	for {
+		failed := ensureSchedulesOnce(ctx, cfg, st, tc)
+		if failed == 0 {
+			slog.Info("schedules in place")
+			return
+		}
+		slog.Warn("some schedules are not in place yet; retrying", "failed", failed, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
 	}
+}
+
+// ensureSchedulesOnce tries every schedule once, each under its own
+// timeout, and returns how many failed.
+func ensureSchedulesOnce(ctx context.Context, cfg config.Config, st *store.Store, tc client.Client) (failed int) {
+	try := func(what string, fn func(context.Context) error) {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := fn(cctx); err != nil {
+			failed++
+			slog.Error("ensure schedule", "schedule", what, "error", err)
+		}
+	}
+	try("grades", func(ctx context.Context) error {
+		return schedules.EnsureGrades(ctx, tc, cfg.TaskQueue, cfg.Grades.Hour, cfg.Grades.TimeZone, cfg.Grades.Rules)
+	})
 	ps, err := st.ListPrograms(ctx, "", "")
 	if err != nil {
-		return err
+		slog.Error("ensure schedules: list programs", "error", err)
+		return failed + 1
 	}
 	for _, p := range ps {
 		params, err := programs.Decode(p.Kind, p.Params)
 		if err != nil {
-			return fmt.Errorf("program %d: %w", p.ID, err)
+			slog.Error("program cannot be read; its schedule is left as it is", "program_id", p.ID, "error", err)
+			continue
 		}
 		seg, ok := params.(programs.Segment)
 		switch {
 		case !ok:
 		case p.Status == store.ProgramStopped:
-			err = schedules.DeleteSweep(ctx, tc, p.ID)
+			try(fmt.Sprintf("program %d sweep", p.ID), func(ctx context.Context) error { return schedules.DeleteSweep(ctx, tc, p.ID) })
 		default:
-			err = schedules.EnsureSweep(ctx, tc, cfg.TaskQueue, p.ID, seg.SweepSettings(), p.Status == store.ProgramPaused)
-		}
-		if err != nil {
-			return fmt.Errorf("program %d schedule: %w", p.ID, err)
+			try(fmt.Sprintf("program %d sweep", p.ID), func(ctx context.Context) error {
+				return schedules.EnsureSweep(ctx, tc, cfg.TaskQueue, p.ID, seg.SweepSettings(), p.Status == store.ProgramPaused)
+			})
 		}
 	}
-	return nil
+	return failed
 }
 
 func buildActivities(cfg config.Config, st *store.Store) (*activities.Activities, error) {
