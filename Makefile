@@ -9,11 +9,20 @@ export GOTOOLCHAIN ?= local
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 
-.PHONY: dev stop test lint build clean
+.PHONY: dev stop demo chaos test lint build clean
 
 ## dev: build, start the local stack (Postgres, Temporal, maildev, Twilio stand-in, dangol) and print its URLs
 dev:
 	./scripts/dev.sh
+
+## demo: seed the dev stack's database with a small demo store (make dev first)
+demo:
+	source .dev/env && bin/dangol demo
+
+## chaos: kill -9 dangol, Temporal and PostgreSQL mid-run on the dev stack and count what the stand-ins received
+CHAOS_FLAGS ?= -customers 40 -rounds 4
+chaos:
+	go run ./cmd/chaos $(CHAOS_FLAGS)
 
 ## stop: stop everything make dev started
 stop:

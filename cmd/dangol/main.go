@@ -24,6 +24,7 @@ import (
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/config"
+	"github.com/dangol/dangol/demo"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
@@ -36,6 +37,7 @@ commands:
   serve [--role all|api|worker]   run the REST API and/or the Temporal worker
   migrate                         apply database migrations
   apikey create --name NAME       create an API key and print it
+  demo                            seed a small demo store (40 customers with purchase histories)
   env                             list the environment variables and defaults
 `
 
@@ -73,6 +75,8 @@ func main() {
 		}
 		_ = fs.Parse(os.Args[3:])
 		err = createKey(ctx, cfg, *name)
+	case "demo":
+		err = seedDemo(ctx, cfg)
 	case "env":
 		for _, v := range config.Vars {
 			fmt.Printf("%-20s %-58q %s\n", v.Name, v.Default, v.Doc)
@@ -93,6 +97,22 @@ func level(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// seedDemo fills the database with the demo store (see package demo).
+func seedDemo(ctx context.Context, cfg config.Config) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sum, err := demo.Seed(ctx, st, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("demo store: %d customers (%d lapsed 90+ days, %d dormant 1+ year, %d birthdays in the next 7 days), %d new purchases\n",
+		sum.Customers, sum.Lapsed, sum.Dormant, sum.BirthdaysThisWeek, sum.Purchases)
+	return nil
 }
 
 func createKey(ctx context.Context, cfg config.Config, name string) error {
