@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -50,16 +52,28 @@ func Parse(kind string, raw json.RawMessage) (Params, error) {
 		return nil, err
 	}
 	if err := storable(kind, p); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return nil, fe
+		}
 		return nil, &FieldError{"params", "cannot be stored: " + err.Error()}
 	}
 	return p, nil
 }
 
-// storable checks decode(encode(p)) == p, comparing encodings.
+// storable checks decode(encode(p)) == p, comparing encodings, and that
+// PostgreSQL can hold the encoding (jsonb refuses NUL characters).
 func storable(kind string, p Params) error {
 	enc, err := json.Marshal(p)
 	if err != nil {
 		return err
+	}
+	var tree any
+	if err := json.Unmarshal(enc, &tree); err != nil {
+		return err
+	}
+	if path := nulPath(tree, "params"); path != "" {
+		return &FieldError{path, "must not contain NUL characters"}
 	}
 	back, err := Decode(kind, enc)
 	if err != nil {
@@ -91,6 +105,30 @@ func Decode(kind string, raw json.RawMessage) (Params, error) {
 		return nil, fmt.Errorf("%w: %s params: %v", ErrBroken, kind, err)
 	}
 	return p, nil
+}
+
+// nulPath is the path of the first string in v (keys in order) holding
+// a NUL character, or "".
+func nulPath(v any, path string) string {
+	switch t := v.(type) {
+	case string:
+		if strings.IndexByte(t, 0) >= 0 {
+			return path
+		}
+	case []any:
+		for i, x := range t {
+			if p := nulPath(x, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			if p := nulPath(t[k], path+"."+k); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // jsonFieldError names the field encoding/json complained about.
