@@ -106,4 +106,3 @@ func skeleton(f audience.Filter) audience.Filter {
 		Lifecycle:                 f.Lifecycle,
 	}
 }
-
