@@ -49,7 +49,7 @@ func (a *Activities) CreateCallTask(ctx context.Context, req CallTaskRequest) (i
 			t.Script += "\n메모: " + prev.Note
 		}
 	} else {
-		msg, err := a.render(ctx, TemplateRef{ProgramID: req.ProgramID, Version: req.ProgramVersion, Step: req.TouchKey, Field: FieldCallScript}, req.CustomerID, extras{purchaseID: req.PurchaseID})
+		msg, err := a.render(ctx, TemplateRef{ProgramID: req.ProgramID, Version: req.ProgramVersion, Step: req.TouchKey, Field: FieldCallScript}, store.ChannelCall, req.CustomerID, extras{purchaseID: req.PurchaseID})
 		if err != nil {
 			return 0, err
 		}

@@ -61,7 +61,7 @@ func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (SendResu
 			return SendResult{}, err
 		}
 	}
-	text, err := a.render(ctx, req.Template, req.CustomerID, x)
+	text, err := a.render(ctx, req.Template, req.Channel, req.CustomerID, x)
 	if err != nil {
 		return SendResult{}, err
 	}

@@ -40,8 +40,11 @@ type extras struct {
 
 // render reads the step's message from the program's current parameters,
 // falling back to the enrolment's version when the current one no longer
-// has that step, and fills it in.
-func (a *Activities) render(ctx context.Context, ref TemplateRef, customerID int64, x extras) (rendered, error) {
+// has that step, and fills it in. The body is bounded as the channel's
+// (an SMS, a mail body or a call script), the subject as a mail subject; a message
+// over its bound is a BadTemplate error, recorded as failed and never
+// retried, since the same data would render it too long again.
+func (a *Activities) render(ctx context.Context, ref TemplateRef, channel string, customerID int64, x extras) (rendered, error) {
 	msg, err := a.template(ctx, ref)
 	if err != nil {
 		return rendered{}, err
@@ -50,15 +53,15 @@ func (a *Activities) render(ctx context.Context, ref TemplateRef, customerID int
 	if err != nil {
 		return rendered{}, err
 	}
-	body, err := programs.Render(msg.Text, data)
+	text, err := programs.Render(msg.Text, data, programs.BodyPart(channel))
 	if err != nil {
 		return rendered{}, nonRetryable(ErrTypeBadTemplate, err)
 	}
-	subject, err := programs.Render(msg.Subject, data)
+	subject, err := programs.Render(msg.Subject, data, programs.PartMailSubject)
 	if err != nil {
 		return rendered{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("subject: %w", err))
 	}
-	return rendered{subject: subject, body: body}, nil
+	return rendered{subject: subject, body: text}, nil
 }
 
 func (a *Activities) template(ctx context.Context, ref TemplateRef) (programs.Message, error) {
@@ -91,22 +94,23 @@ func (a *Activities) templateData(ctx context.Context, customerID int64, x extra
 	if err != nil {
 		return programs.TemplateData{}, storeErr("customer", err)
 	}
+	// Dates are the customer's local ones.
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
 	d := programs.TemplateData{Name: c.Name, SurveyURL: x.surveyURL}
 	if x.purchaseID != 0 {
 		p, err := a.Store.PurchaseByID(ctx, x.purchaseID)
 		if err != nil {
 			return d, storeErr("purchase", err)
 		}
-		d.Store, d.Product, d.Category, d.PurchasedAt = p.Store, p.Product, p.Category, p.PurchasedAt
+		d.Store, d.Product, d.Category, d.PurchasedAt = p.Store, p.Product, p.Category, p.PurchasedAt.In(loc)
 	}
 	if x.couponID != 0 {
 		cp, err := a.Store.CouponByID(ctx, x.couponID)
 		if err != nil {
 			return d, storeErr("coupon", err)
-		}
-		loc, err := time.LoadLocation(c.TimeZone)
-		if err != nil {
-			loc = time.UTC
 		}
 		d.Coupon, d.CouponValue, d.CouponExpires = cp.Code, cp.Display(), cp.ExpiresAt.In(loc).Format(time.DateOnly)
 	}

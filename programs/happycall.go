@@ -3,8 +3,6 @@ package programs
 import (
 	"fmt"
 	"strings"
-	"text/template"
-	"time"
 )
 
 // Kinds of program.
@@ -134,8 +132,17 @@ func (h *HappyCall) Normalize() error {
 	if h.CallWindow.IsZero() {
 		h.CallWindow = d.CallWindow
 	}
-	if len(h.Touches) == 0 || len(h.Touches) > 20 {
-		return &FieldError{"params.touches", "must have between 1 and 20 touches"}
+	if err := checkOffset("params.call_window", h.CallWindow); err != nil {
+		return err
+	}
+	if err := checkList("params.categories", h.Categories); err != nil {
+		return err
+	}
+	if err := checkList("params.products", h.Products); err != nil {
+		return err
+	}
+	if len(h.Touches) == 0 || len(h.Touches) > MaxSteps {
+		return &FieldError{"params.touches", fmt.Sprintf("must have between 1 and %d touches", MaxSteps)}
 	}
 	seen := map[string]bool{}
 	for i := range h.Touches {
@@ -144,12 +151,18 @@ func (h *HappyCall) Normalize() error {
 		if t.Key == "" {
 			t.Key = fmt.Sprintf("t%d", i+1)
 		}
+		if err := checkKey(f+".key", t.Key); err != nil {
+			return err
+		}
 		if seen[t.Key] {
 			return &FieldError{f + ".key", fmt.Sprintf("duplicate key %q", t.Key)}
 		}
 		seen[t.Key] = true
 		if t.Offset.IsZero() {
 			return &FieldError{f + ".offset", "is required, e.g. \"3d\", \"1mo\" or \"30s\""}
+		}
+		if err := checkOffset(f+".offset", t.Offset); err != nil {
+			return err
 		}
 		if !t.Call && t.SMS == "" && t.Email == "" {
 			return &FieldError{f, "needs at least one of call, sms or email"}
@@ -160,50 +173,20 @@ func (h *HappyCall) Normalize() error {
 		if t.Email != "" && t.EmailSubject == "" {
 			return &FieldError{f + ".email_subject", "is required when email is set"}
 		}
-		for name, text := range map[string]string{"sms": t.SMS, "fallback_sms": t.FallbackSMS, "email": t.Email, "email_subject": t.EmailSubject, "call_script": t.CallScript} {
-			if err := CheckTemplate(text); err != nil {
-				return &FieldError{f + "." + name, err.Error()}
+		for _, m := range []struct {
+			name, text string
+			part       Part
+		}{
+			{"sms", t.SMS, PartSMS},
+			{"fallback_sms", t.FallbackSMS, PartSMS},
+			{"email_subject", t.EmailSubject, PartMailSubject},
+			{"email", t.Email, PartMailBody},
+			{"call_script", t.CallScript, PartCallScript},
+		} {
+			if err := checkTemplate(f+"."+m.name, m.text, m.part); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
-}
-
-// TemplateData is what message templates can use. It is filled at send
-// time from the store, never from workflow input, so personal data stays
-// out of workflow histories.
-type TemplateData struct {
-	Name        string
-	Store       string
-	Product     string
-	Category    string
-	PurchasedAt time.Time
-	// Coupon is the code; CouponValue ("10,000원", "10%") and
-	// CouponExpires (a local date) describe it.
-	Coupon        string
-	CouponValue   string
-	CouponExpires string
-	// SurveyURL is the link that records why a customer left.
-	SurveyURL string
-}
-
-// CheckTemplate parses a template and executes it on sample data, so a
-// typo is a 400 at creation rather than a failed send months later.
-func CheckTemplate(text string) error {
-	_, err := Render(text, TemplateData{Name: "홍길동", Store: "강남점", Product: "냉장고", Category: "가전", PurchasedAt: time.Unix(0, 0),
-		Coupon: "K7QX-M2PA-9RTD", CouponValue: "10,000원", CouponExpires: "2027-01-31", SurveyURL: "https://example.com/s/x"})
-	return err
-}
-
-// Render executes a message template.
-func Render(text string, data TemplateData) (string, error) {
-	t, err := template.New("msg").Option("missingkey=error").Parse(text)
-	if err != nil {
-		return "", fmt.Errorf("template: %w", err)
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("template: %w", err)
-	}
-	return b.String(), nil
 }

@@ -6,8 +6,8 @@ package programs
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,50 +16,117 @@ import (
 // Offset is a span of program time. Months and days are calendar units in
 // the customer's time zone (a month after Jan 31 is the last day of
 // February); Exact is elapsed time, which tests use to run a year in seconds.
+//
+// Every Offset ParseOffset returns is valid (see Valid): no part is
+// negative, Exact is whole seconds and the whole span is at most MaxSpan,
+// so String reads back to the same Offset and no arithmetic on it can
+// overflow.
 type Offset struct {
 	Months int
 	Days   int
 	Exact  time.Duration
 }
 
-var offsetPart = regexp.MustCompile(`^(\d+)(mo|y|w|d|h|m|s)`)
+// Bounds of an Offset. A span is measured conservatively, counting a month
+// as 31 days, so "10y" (120 months) is the longest span in months and no
+// mix of units exceeds what 120 long months would.
+const (
+	MaxMonths = 120
+	// MaxSpan is the longest span an offset may describe, about 10 years.
+	MaxSpan = MaxMonths * 31 * 24 * time.Hour
+	// maxOffsetLen bounds the text ParseOffset reads; the longest canonical
+	// form ("9y11mo3720d89280h59m59s") is far shorter.
+	maxOffsetLen = 64
+	// maxOffsetDigits bounds one number, so it parses without overflow
+	// and every product below stays far inside int64.
+	maxOffsetDigits = 9
+)
+
+var errTooLong = fmt.Errorf("is longer than the maximum of 10 years (a month counts as 31 days)")
 
 // ParseOffset reads "3d", "1mo", "1y", "2w", "12h", "30m", "45s" or a sum
-// such as "1mo15d".
+// such as "1mo15d". The sum is checked after every part, so no input can
+// overflow, and spans over MaxSpan are refused.
 func ParseOffset(s string) (Offset, error) {
-	var o Offset
+	if len(s) > maxOffsetLen {
+		return Offset{}, fmt.Errorf("offset is longer than %d characters", maxOffsetLen)
+	}
 	rest := strings.TrimSpace(s)
 	if rest == "" {
-		return o, fmt.Errorf("empty offset")
+		return Offset{}, errors.New("empty offset")
 	}
+	var months, days, secs int64
 	for rest != "" {
-		m := offsetPart.FindStringSubmatch(rest)
-		if m == nil {
+		digits := 0
+		for digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9' {
+			digits++
+		}
+		unit := ""
+		for _, u := range []string{"mo", "y", "w", "d", "h", "m", "s"} {
+			if strings.HasPrefix(rest[digits:], u) {
+				unit = u
+				break
+			}
+		}
+		if digits == 0 || unit == "" {
 			return Offset{}, fmt.Errorf("offset %q: want a number and a unit (y, mo, w, d, h, m, s), e.g. 3d or 1mo", s)
 		}
-		n, err := strconv.Atoi(m[1])
-		if err != nil || n > 100000 {
-			return Offset{}, fmt.Errorf("offset %q: number out of range", s)
+		if digits > maxOffsetDigits {
+			return Offset{}, fmt.Errorf("offset %q %s", s, errTooLong)
 		}
-		switch m[2] {
+		n, _ := strconv.ParseInt(rest[:digits], 10, 64)
+		switch unit {
 		case "y":
-			o.Months += 12 * n
+			months += 12 * n
 		case "mo":
-			o.Months += n
+			months += n
 		case "w":
-			o.Days += 7 * n
+			days += 7 * n
 		case "d":
-			o.Days += n
+			days += n
 		case "h":
-			o.Exact += time.Duration(n) * time.Hour
+			secs += 3600 * n
 		case "m":
-			o.Exact += time.Duration(n) * time.Minute
+			secs += 60 * n
 		case "s":
-			o.Exact += time.Duration(n) * time.Second
+			secs += n
 		}
-		rest = rest[len(m[0]):]
+		// Each total is at most MaxSpan in its unit before this part and
+		// the part at most 12e9 months or 3.6e12 s, so the sums cannot
+		// overflow before this check.
+		if months > MaxMonths || spanSeconds(months, days, secs) > int64(MaxSpan/time.Second) {
+			return Offset{}, fmt.Errorf("offset %q %s", s, errTooLong)
+		}
+		rest = rest[digits+len(unit):]
 	}
-	return o, nil
+	return Offset{Months: int(months), Days: int(days), Exact: time.Duration(secs) * time.Second}, nil
+}
+
+// spanSeconds measures a span counting a month as 31 days.
+func spanSeconds(months, days, secs int64) int64 {
+	return months*31*86400 + days*86400 + secs
+}
+
+// Valid reports why the offset is not one ParseOffset could return: a
+// negative part, a fraction of a second, or a span over MaxSpan.
+func (o Offset) Valid() error {
+	switch {
+	case o.Months < 0 || o.Days < 0 || o.Exact < 0:
+		return errors.New("offset must not be negative")
+	case o.Exact%time.Second != 0:
+		return errors.New("offset must be whole seconds")
+	case o.Months > MaxMonths || o.Days > int(MaxSpan/(24*time.Hour)) || o.Exact > MaxSpan ||
+		spanSeconds(int64(o.Months), int64(o.Days), int64(o.Exact/time.Second)) > int64(MaxSpan/time.Second):
+		return errors.New("offset " + errTooLong.Error())
+	}
+	return nil
+}
+
+// Span is the offset's length counting a month as 31 days, the measure
+// MaxSpan bounds; it orders offsets when calendar units make the exact
+// order depend on the date.
+func (o Offset) Span() time.Duration {
+	return time.Duration(o.Months)*31*24*time.Hour + time.Duration(o.Days)*24*time.Hour + o.Exact
 }
 
 // MustOffset is ParseOffset for constants.
@@ -71,7 +138,8 @@ func MustOffset(s string) Offset {
 	return o
 }
 
-// String renders the offset in the form ParseOffset reads.
+// String renders the offset in the form ParseOffset reads; for a valid
+// offset, ParseOffset(o.String()) == o.
 func (o Offset) String() string {
 	var b strings.Builder
 	if o.Months%12 == 0 && o.Months != 0 {
@@ -102,14 +170,27 @@ func (o Offset) String() string {
 func (o Offset) IsZero() bool { return o == Offset{} }
 
 // MarshalJSON writes the offset as its string form, so workflow inputs and
-// stored parameters stay readable.
-func (o Offset) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
+// stored parameters stay readable. An offset that would not read back the
+// same (see Valid) is an error rather than a silently different value.
+func (o Offset) MarshalJSON() ([]byte, error) {
+	if err := o.Valid(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(o.String())
+}
 
-// UnmarshalJSON reads the string form.
+// UnmarshalJSON reads the string form; null and "" leave the offset unset.
 func (o *Offset) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("offset must be a string such as \"3d\" or \"1mo\"")
+	}
+	if s == "" {
+		*o = Offset{}
+		return nil
 	}
 	p, err := ParseOffset(s)
 	if err != nil {

@@ -1,9 +1,8 @@
 package programs
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
+	"errors"
+	"math/big"
 	"regexp"
 	"strings"
 	"time"
@@ -65,45 +64,6 @@ func New(kind string) (Params, bool) {
 // Kinds lists the program kinds the API accepts.
 var Kinds = []string{KindHappyCall, KindWelcomeBack, KindDormantWakeup, KindBirthday, KindSecondPurchase}
 
-// Parse reads params as a marketer sends them: unknown fields are refused,
-// missing ones take the kind's defaults.
-func Parse(kind string, raw json.RawMessage) (Params, error) {
-	if kind == KindHappyCall {
-		hc, err := ParseHappyCall(raw)
-		if err != nil {
-			return nil, err
-		}
-		return &hc, nil
-	}
-	p, ok := New(kind)
-	if !ok {
-		return nil, &FieldError{"kind", "unknown program kind; one of " + strings.Join(Kinds, ", ")}
-	}
-	if t := bytes.TrimSpace(raw); len(t) > 0 && string(t) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(p); err != nil {
-			return nil, jsonFieldError("params", err)
-		}
-	}
-	if err := p.Normalize(); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// Decode reads params stored by dangol (already normalised).
-func Decode(kind string, raw json.RawMessage) (Params, error) {
-	p, ok := New(kind)
-	if !ok {
-		return nil, fmt.Errorf("unknown program kind %q", kind)
-	}
-	if err := json.Unmarshal(raw, p); err != nil {
-		return nil, fmt.Errorf("%s params: %w", kind, err)
-	}
-	return p, nil
-}
-
 // Sweep is how a segment program finds its audience: every day at Hour
 // in TimeZone (or at a fixed interval, Every, for tests and demos).
 type Sweep struct {
@@ -130,26 +90,46 @@ func (s *Sweep) normalize(channel string) error {
 	if s.TimeZone == "" {
 		s.TimeZone = "Asia/Seoul"
 	}
-	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "Local" {
+	if !validZoneName(s.TimeZone) {
 		return &FieldError{"params.time_zone", "must be an IANA zone such as Asia/Seoul"}
 	}
 	if s.Hour < 0 || s.Hour > 23 {
 		return &FieldError{"params.hour", "must be 0-23"}
 	}
-	if s.Every != "" {
-		d, err := time.ParseDuration(s.Every)
-		if err != nil || d < time.Second {
-			return &FieldError{"params.every", "must be a duration of at least 1s, such as 30s or 1h"}
-		}
+	if err := checkEvery(s.Every); err != nil {
+		return err
 	}
 	if s.Cooldown.IsZero() {
 		s.Cooldown = MustOffset("180d")
 	}
+	if err := checkOffset("params.cooldown", s.Cooldown); err != nil {
+		return err
+	}
 	if s.Audience.Consent == "" {
 		s.Audience.Consent = channel
 	}
+	// Checked as the sweep will compile it, so a stored program never
+	// fails its sweep.
+	var fe *audience.FieldError
+	if err := s.Audience.Validate(); errors.As(err, &fe) {
+		return &FieldError{"params." + fe.Field, fe.Message}
+	} else if err != nil {
+		return &FieldError{"params.audience", err.Error()}
+	}
 	return nil
 }
+
+// validZoneName accepts the IANA names time.LoadLocation finds, and no
+// path tricks or "Local" (the server's zone, which would move with it).
+func validZoneName(name string) bool {
+	if len(name) > maxTimeZoneLen || name == "Local" || !zonePattern.MatchString(name) {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
+}
+
+var zonePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*)*$`)
 
 // Coupon says what coupon a program issues.
 type Coupon struct {
@@ -159,7 +139,10 @@ type Coupon struct {
 	ValidFor Offset `json:"valid_for"`
 }
 
-var decimalPattern = regexp.MustCompile(`^\d{1,12}(\.\d{1,2})?$`)
+var (
+	decimalPattern  = regexp.MustCompile(`^\d{1,12}(\.\d{1,2})?$`)
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+)
 
 func (c *Coupon) normalize(field string, defaultValid string) error {
 	if c.Kind == "" {
@@ -175,6 +158,7 @@ func (c *Coupon) normalize(field string, defaultValid string) error {
 	if c.Currency == "" {
 		c.Currency = "KRW"
 	}
+	c.Currency = strings.ToUpper(c.Currency)
 	if c.ValidFor.IsZero() {
 		c.ValidFor = MustOffset(defaultValid)
 	}
@@ -182,11 +166,20 @@ func (c *Coupon) normalize(field string, defaultValid string) error {
 	case c.Kind != "amount" && c.Kind != "percent":
 		return &FieldError{field + ".kind", "must be amount or percent"}
 	case !decimalPattern.MatchString(c.Value) || strings.Trim(c.Value, "0.") == "":
-		return &FieldError{field + ".value", "must be a positive number with at most 2 decimals"}
-	case c.Kind == "percent" && len(c.Value) > 3 && c.Value != "100":
+		return &FieldError{field + ".value", "must be a positive number with at most 12 digits and 2 decimals"}
+	case c.Kind == "percent" && new(big.Rat).Cmp(percentValue(c.Value)) > 0:
 		return &FieldError{field + ".value", "a percentage is at most 100"}
+	case !currencyPattern.MatchString(c.Currency):
+		return &FieldError{field + ".currency", "must be an ISO 4217 code such as KRW"}
 	}
-	return nil
+	return checkOffset(field+".valid_for", c.ValidFor)
+}
+
+// percentValue is 100 - v for a valid decimal v, so a negative result
+// means over 100.
+func percentValue(v string) *big.Rat {
+	r, _ := new(big.Rat).SetString(v)
+	return new(big.Rat).Sub(big.NewRat(100, 1), r)
 }
 
 func checkChannel(field, channel string) error {
@@ -203,13 +196,10 @@ func checkMessage(field, channel string, m *Message) error {
 	if channel == "email" && m.Subject == "" {
 		return &FieldError{field + ".subject", "is required for mail"}
 	}
-	if err := CheckTemplate(m.Text); err != nil {
-		return &FieldError{field + ".text", err.Error()}
+	if err := checkTemplate(field+".text", m.Text, BodyPart(channel)); err != nil {
+		return err
 	}
-	if err := CheckTemplate(m.Subject); err != nil {
-		return &FieldError{field + ".subject", err.Error()}
-	}
-	return nil
+	return checkTemplate(field+".subject", m.Subject, PartMailSubject)
 }
 
 // Template implements Params for the happy call.

@@ -28,8 +28,8 @@ func (w *WelcomeBack) Normalize() error {
 	if w.LapsedDays == 0 {
 		w.LapsedDays = 90
 	}
-	if w.LapsedDays < 1 {
-		return &FieldError{"params.lapsed_days", "must be at least 1"}
+	if err := checkLapsedDays(w.LapsedDays); err != nil {
+		return err
 	}
 	if w.Audience.LastPurchaseOlderThanDays == nil {
 		d := w.LapsedDays
@@ -49,6 +49,9 @@ func (w *WelcomeBack) Normalize() error {
 	}
 	if w.ReminderBefore.IsZero() {
 		w.ReminderBefore = MustOffset("7d")
+	}
+	if err := checkOffset("params.reminder_before", w.ReminderBefore); err != nil {
+		return err
 	}
 	if w.Greeting.Text == "" {
 		w.Greeting = Message{Subject: "{{.Name}}님, 다시 만나고 싶어요", Text: "{{.Name}}님, 오랜만이에요. 다시 찾아주시면 드리는 {{.CouponValue}} 할인 쿠폰: {{.Coupon}} ({{.CouponExpires}}까지)"}
@@ -114,8 +117,8 @@ func (d *DormantWakeup) Normalize() error {
 	if d.LapsedDays == 0 {
 		d.LapsedDays = 180
 	}
-	if d.LapsedDays < 1 {
-		return &FieldError{"params.lapsed_days", "must be at least 1"}
+	if err := checkLapsedDays(d.LapsedDays); err != nil {
+		return err
 	}
 	if d.Audience.LastPurchaseOlderThanDays == nil {
 		n := d.LapsedDays
@@ -127,11 +130,14 @@ func (d *DormantWakeup) Normalize() error {
 	if d.Steps == nil {
 		d.Steps = DefaultWakeupSteps()
 	}
-	if len(d.Steps) == 0 || len(d.Steps) > 20 {
-		return &FieldError{"params.steps", "must have between 1 and 20 steps"}
+	if len(d.Steps) == 0 || len(d.Steps) > MaxSteps {
+		return &FieldError{"params.steps", fmt.Sprintf("must have between 1 and %d steps", MaxSteps)}
 	}
 	// The audience needs a channel consent; the first step's channel is
 	// the one the program opens with.
+	if err := checkChannel("params.steps[0].channel", d.Steps[0].Channel); err != nil {
+		return err
+	}
 	if err := d.Sweep.normalize(d.Steps[0].Channel); err != nil {
 		return err
 	}
@@ -146,11 +152,17 @@ func (d *DormantWakeup) Normalize() error {
 		if s.Key == "" {
 			s.Key = fmt.Sprintf("s%d", i+1)
 		}
+		if err := checkKey(f+".key", s.Key); err != nil {
+			return err
+		}
 		if seen[s.Key] {
 			return &FieldError{f + ".key", fmt.Sprintf("duplicate key %q", s.Key)}
 		}
 		seen[s.Key] = true
-		if i > 0 && offsetLess(s.Offset, last) {
+		if err := checkOffset(f+".offset", s.Offset); err != nil {
+			return err
+		}
+		if i > 0 && s.Offset.Span() < last.Span() {
 			return &FieldError{f + ".offset", "must not be earlier than the step before"}
 		}
 		last = s.Offset
@@ -162,12 +174,6 @@ func (d *DormantWakeup) Normalize() error {
 		}
 	}
 	return nil
-}
-
-// offsetLess compares offsets by their length from a fixed date; calendar
-// units make this approximate, which is enough to catch reversed steps.
-func offsetLess(a, b Offset) bool {
-	return a.Months*31*86400+a.Days*86400+int(a.Exact.Seconds()) < b.Months*31*86400+b.Days*86400+int(b.Exact.Seconds())
 }
 
 // Template implements Params.
@@ -208,14 +214,14 @@ func (b *Birthday) Normalize() error {
 	}
 	// The card goes by mail, the greeting by SMS: either consent will do,
 	// each send checks its own.
-	if err := b.Sweep.normalize("-"); err != nil {
+	if err := b.Sweep.normalize(""); err != nil {
 		return err
-	}
-	if b.Audience.Consent == "-" {
-		b.Audience.Consent = ""
 	}
 	if b.CardBefore.IsZero() {
 		b.CardBefore = MustOffset("7d")
+	}
+	if err := checkOffset("params.card_before", b.CardBefore); err != nil {
+		return err
 	}
 	if b.SendHour == 0 {
 		b.SendHour = 10
@@ -279,6 +285,9 @@ func (s *SecondPurchase) Normalize() error {
 	}
 	if s.CouponAfter.IsZero() {
 		s.CouponAfter = MustOffset("1d")
+	}
+	if err := checkOffset("params.coupon_after", s.CouponAfter); err != nil {
+		return err
 	}
 	if err := s.Coupon.normalize("params.coupon", "14d"); err != nil {
 		return err
