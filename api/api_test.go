@@ -485,7 +485,7 @@ func TestProgramValidation(t *testing.T) {
 		{"no touches", hc(map[string]any{"touches": []any{}}), "params.touches"},
 		{"bad call window", hc(map[string]any{"call_window": "forever"}), "params.call_window"},
 		{"unknown param", hc(map[string]any{"touchez": []any{}}), "params.touchez"},
-		{"offset of wrong type", hc(touches(map[string]any{"offset": 3, "sms": "x"})), "params.touches.offset"},
+		{"offset of wrong type", hc(touches(map[string]any{"offset": 3, "sms": "x"})), "params.touches[0].offset"},
 		{"not JSON", `{"name":"x",`, "body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

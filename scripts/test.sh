@@ -46,4 +46,19 @@ fi
 
 export DANGOL_TEMPORAL_BIN=$ROOT/bin/temporal
 say "go test ./..."
-exec go test -count=1 -timeout 15m "$@" ./...
+go test -count=1 -timeout 15m "$@" ./...
+
+# Each fuzz target for a short while on top of its committed seed corpus
+# (the seeds already ran above as ordinary tests). FUZZTIME=0 skips this.
+FUZZTIME=${FUZZTIME:-10s}
+if [[ $FUZZTIME != 0 ]]; then
+	while read -r pkg target; do
+		say "fuzz $target ($pkg, $FUZZTIME)"
+		go test -run='^$' -fuzz="^$target\$" -fuzztime="$FUZZTIME" "$pkg"
+	done <<'TARGETS'
+./programs FuzzParseOffset
+./programs FuzzTemplate
+./programs FuzzParams
+./audience FuzzAudienceCompile
+TARGETS
+fi
