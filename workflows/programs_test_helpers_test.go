@@ -77,8 +77,8 @@ func (s *programSuite) SetupTest() {
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
-	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(context.Context, int64, int64) (activities.Gate, error) { return s.gate, nil })
+	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(context.Context, int64, int64, int64) (activities.Gate, error) { return s.gate, nil })
 	s.env.OnActivity(a.SendMessage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.SendRequest) (activities.SendResult, error) {
 			s.Equal(int64(70), req.EnrolmentID)
@@ -181,3 +181,5 @@ func continuedAs[T any](s *programSuite, workflowType string) T {
 	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	return next
 }
+
+func ptr[T any](v T) *T { return &v }
