@@ -35,9 +35,11 @@ const (
 // hour, a day or more is a marketer's and keeps to the send hours.
 const exactBelow = time.Hour
 
-// ExactPlan reports whether a plan with these offsets runs on exact time:
-// at least one is set and every one is under an hour with no calendar
-// unit. "72h" or "1d" keep to the send hours.
+// ExactPlan reports whether a plan with these offsets (those that time
+// its messages: steps, reminders, call windows, not a coupon's validity
+// unless a message counts back from it) runs on exact time: at least one
+// is set and every one is under an hour with no calendar unit. "72h" or
+// "1d" keep to the send hours.
 func ExactPlan(offsets ...programs.Offset) bool {
 	set := false
 	for _, o := range offsets {
@@ -74,9 +76,12 @@ func minSpacing(p programs.Pacing) programs.Offset {
 // HappyCallTiming is the happy call's timing: daytime, default spacing.
 // (The happy call's parameters have no pacing of their own.)
 func HappyCallTiming(steps []programs.Step, callWindow programs.Offset) Timing {
-	offsets := []programs.Offset{callWindow}
+	var offsets []programs.Offset
 	for _, s := range steps {
 		offsets = append(offsets, s.Offset)
+		if s.Call {
+			offsets = append(offsets, callWindow)
+		}
 	}
 	return daytimeTiming(programs.Pacing{}, offsets...)
 }
@@ -130,7 +135,7 @@ func PlanWelcomeBack(p programs.WelcomeBack) WelcomeBackPlan {
 // PlanDormantWakeup pins a wake-up program's parameters.
 func PlanDormantWakeup(p programs.DormantWakeup) DormantWakeupPlan {
 	plan := DormantWakeupPlan{Coupon: p.Coupon}
-	offsets := []programs.Offset{p.Coupon.ValidFor}
+	var offsets []programs.Offset
 	for _, s := range p.Steps {
 		plan.Steps = append(plan.Steps, WakeupStep{Key: s.Key, Offset: s.Offset, Channel: s.Channel, Coupon: s.Coupon, Survey: s.Survey})
 		offsets = append(offsets, s.Offset)
@@ -141,13 +146,13 @@ func PlanDormantWakeup(p programs.DormantWakeup) DormantWakeupPlan {
 
 // PlanBirthday pins a birthday program's parameters.
 func PlanBirthday(p programs.Birthday) BirthdayPlan {
-	return BirthdayPlan{CardBefore: p.CardBefore, Coupon: p.Coupon, Timing: sendHourTiming(p.Pacing, p.CardBefore, p.Coupon.ValidFor)}
+	return BirthdayPlan{CardBefore: p.CardBefore, Coupon: p.Coupon, Timing: sendHourTiming(p.Pacing, p.CardBefore)}
 }
 
 // PlanSecondPurchase pins a second-purchase program's parameters.
 func PlanSecondPurchase(p programs.SecondPurchase) SecondPurchasePlan {
 	return SecondPurchasePlan{Channel: p.Channel, CouponAfter: p.CouponAfter, Coupon: p.Coupon,
-		Timing: daytimeTiming(p.Pacing, p.CouponAfter, p.Coupon.ValidFor)}
+		Timing: daytimeTiming(p.Pacing, p.CouponAfter)}
 }
 
 // The Legacy types read the parameters that inputs written before plans
