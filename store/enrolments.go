@@ -146,8 +146,8 @@ type PendingEnrolment struct {
 	WorkflowID     string
 	CustomerID     int64
 	TimeZone       string
-	BirthMonth  time.Month
-	BirthDay    int
+	BirthMonth     time.Month
+	BirthDay       int
 }
 
 // PendingEnrolments lists the program's pending enrolments of customers
