@@ -148,7 +148,18 @@ func (r *runner) onConverted(ctx workflow.Context, c Converted) {
 // drain takes every signal still pending on the channels the runner (and
 // the kind) listens to, so a run that continues as new carries nothing
 // away unheard: a stop or an opt-out among them ends the enrolment.
+//
+// A signal delivered while a goroutine waits in Receive is handed to that
+// goroutine, not buffered in the channel, and the goroutine only runs
+// after this one yields: so first yield once (no command is recorded)
+// and let the goroutines take theirs, then empty the channels.
 func (r *runner) drain(ctx workflow.Context) {
+	yielded := false
+	_ = workflow.Await(ctx, func() bool {
+		done := yielded
+		yielded = true
+		return done
+	})
 	for ch := workflow.GetSignalChannel(ctx, SignalControl); ; {
 		var s ControlSignal
 		if !ch.ReceiveAsync(&s) {
