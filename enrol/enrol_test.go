@@ -163,10 +163,10 @@ func TestLegacyInputsDecode(t *testing.T) {
 	if err := json.Unmarshal([]byte(old), &in); err != nil {
 		t.Fatal(err)
 	}
-	if in.Plan != nil || in.Params == nil {
+	if in.Plan != nil || in.LegacyParams == nil {
 		t.Fatalf("decoded %+v", in)
 	}
-	got := in.Params.Plan()
+	got := in.LegacyParams.Plan()
 	want := enrol.WelcomeBackPlan{Channel: "sms", Coupon: programs.Coupon{Kind: "amount", Value: "10000", Currency: "KRW", ValidFor: programs.MustOffset("60s")},
 		ReminderBefore: programs.MustOffset("25s"), Timing: enrol.Timing{Exact: true, From: 10, To: 11, MinSpacing: programs.MustOffset("4h")}}
 	if !reflect.DeepEqual(got, want) {
@@ -181,7 +181,7 @@ func TestLegacyInputsDecode(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"Params":{"card_before":"7d","send_hour":9,"coupon":{"kind":"amount","value":"5000","valid_for":"14d"},"card":{"text":"x"}},"Month":6,"Day":15}`), &b); err != nil {
 		t.Fatal(err)
 	}
-	if p := b.Params.Plan(); p.Timing.From != 9 || p.CardBefore != programs.MustOffset("7d") {
+	if p := b.LegacyParams.Plan(); p.Timing.From != 9 || p.CardBefore != programs.MustOffset("7d") {
 		t.Fatalf("birthday plan %+v", p)
 	}
 }

@@ -44,29 +44,30 @@ type HappyCallInput struct {
 type WelcomeBackInput struct {
 	Enrolment
 	Plan *WelcomeBackPlan `json:",omitempty"`
-	// Deprecated: inputs written before plans were pinned carry the
-	// program's parameters; read only when Plan is nil.
-	Params   *LegacyWelcomeBack `json:",omitempty"`
-	Progress *Progress          `json:",omitempty"`
+	// LegacyParams is what inputs written before plans were pinned
+	// carry instead of Plan (the program's parameters, read through a type
+	// that drops their texts); read only when Plan is nil.
+	LegacyParams *LegacyWelcomeBack `json:"Params,omitempty"`
+	Progress     *Progress          `json:",omitempty"`
 }
 
 // DormantWakeupInput starts one long-lapsed customer's wake-up cadence.
 type DormantWakeupInput struct {
 	Enrolment
 	Plan *DormantWakeupPlan `json:",omitempty"`
-	// Deprecated: read only when Plan is nil.
-	Params   *LegacyDormantWakeup `json:",omitempty"`
-	Progress *Progress            `json:",omitempty"`
+	// LegacyParams: see WelcomeBackInput.
+	LegacyParams *LegacyDormantWakeup `json:"Params,omitempty"`
+	Progress     *Progress            `json:",omitempty"`
 }
 
 // BirthdayInput is one year of a customer's birthday enrolment.
 type BirthdayInput struct {
 	Enrolment
 	Plan *BirthdayPlan `json:",omitempty"`
-	// Deprecated: read only when Plan is nil.
-	Params *LegacyBirthday `json:",omitempty"`
-	Month  time.Month
-	Day    int
+	// LegacyParams: see WelcomeBackInput.
+	LegacyParams *LegacyBirthday `json:"Params,omitempty"`
+	Month        time.Month
+	Day          int
 	// Year is the birthday this run works towards; 0 means the next one to
 	// come.
 	Year     int
@@ -80,9 +81,9 @@ type SecondPurchaseInput struct {
 	// PurchaseID is the first purchase: the messages name its store.
 	PurchaseID int64
 	Plan       *SecondPurchasePlan `json:",omitempty"`
-	// Deprecated: read only when Plan is nil.
-	Params   *LegacySecondPurchase `json:",omitempty"`
-	Progress *Progress             `json:",omitempty"`
+	// LegacyParams: see WelcomeBackInput.
+	LegacyParams *LegacySecondPurchase `json:"Params,omitempty"`
+	Progress     *Progress             `json:",omitempty"`
 }
 
 // Progress is where an enrolment stood when its run continued as new in

@@ -39,8 +39,8 @@ func Birthday(ctx workflow.Context, in BirthdayInput) (Journey, error) {
 	switch {
 	case in.Plan != nil:
 		plan = *in.Plan
-	case in.Params != nil:
-		plan = in.Params.Plan()
+	case in.LegacyParams != nil:
+		plan = in.LegacyParams.Plan()
 	}
 	r, err := newRunner(ctx, in.Enrolment,
 		fmt.Sprintf("%s:%d:e%d", programs.KindBirthday, in.ProgramID, in.EnrolmentID), false, plan.Timing, in.Progress)
@@ -98,7 +98,7 @@ func (w *birthday) setup(ctx workflow.Context) {
 // birthday as it stands now and the pinned plan.
 func (w *birthday) next(year int, p *enrol.Progress) BirthdayInput {
 	next := w.in
-	next.Plan, next.Params, next.Year, next.Progress = &w.p, nil, year, p
+	next.Plan, next.LegacyParams, next.Year, next.Progress = &w.p, nil, year, p
 	return next
 }
 

@@ -24,8 +24,8 @@ func DormantWakeup(ctx workflow.Context, in DormantWakeupInput) (Journey, error)
 	switch {
 	case in.Plan != nil:
 		plan = *in.Plan
-	case in.Params != nil:
-		plan = in.Params.Plan()
+	case in.LegacyParams != nil:
+		plan = in.LegacyParams.Plan()
 	}
 	r, err := newRunner(ctx, in.Enrolment,
 		fmt.Sprintf("%s:%d:e%d", programs.KindDormantWakeup, in.ProgramID, in.EnrolmentID), true, plan.Timing, in.Progress)
@@ -35,7 +35,7 @@ func DormantWakeup(ctx workflow.Context, in DormantWakeupInput) (Journey, error)
 	w := &dormantWakeup{runner: r, p: plan}
 	w.continueAsNew = func(ctx workflow.Context, p enrol.Progress) error {
 		next := in
-		next.Plan, next.Params, next.Progress = &plan, nil, &p
+		next.Plan, next.LegacyParams, next.Progress = &plan, nil, &p
 		return workflow.NewContinueAsNewError(ctx, DormantWakeup, next)
 	}
 	return w.run(ctx, in.Progress == nil)

@@ -124,7 +124,7 @@ func (s *longRunSuite) TestYearOfPauseStaysSmall() {
 		s.Require().NotNil(in.Progress)
 		s.Equal(1, in.Progress.Next, "paused at d30")
 		s.True(in.Progress.Started.Equal(start), "started %s", in.Progress.Started)
-		s.Nil(in.Params)
+		s.Nil(in.LegacyParams)
 		s.NotNil(in.Plan)
 		runStart = s.now()
 	}

@@ -22,8 +22,8 @@ func SecondPurchase(ctx workflow.Context, in SecondPurchaseInput) (Journey, erro
 	switch {
 	case in.Plan != nil:
 		plan = *in.Plan
-	case in.Params != nil:
-		plan = in.Params.Plan()
+	case in.LegacyParams != nil:
+		plan = in.LegacyParams.Plan()
 	}
 	r, err := newRunner(ctx, in.Enrolment,
 		fmt.Sprintf("%s:%d:e%d", programs.KindSecondPurchase, in.ProgramID, in.EnrolmentID), true, plan.Timing, in.Progress)
@@ -33,7 +33,7 @@ func SecondPurchase(ctx workflow.Context, in SecondPurchaseInput) (Journey, erro
 	w := &secondPurchase{runner: r, in: in, p: plan}
 	w.continueAsNew = func(ctx workflow.Context, p enrol.Progress) error {
 		next := in
-		next.Plan, next.Params, next.Progress = &plan, nil, &p
+		next.Plan, next.LegacyParams, next.Progress = &plan, nil, &p
 		return workflow.NewContinueAsNewError(ctx, SecondPurchase, next)
 	}
 	return w.run(ctx)

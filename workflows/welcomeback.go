@@ -24,8 +24,8 @@ func WelcomeBack(ctx workflow.Context, in WelcomeBackInput) (Journey, error) {
 	switch {
 	case in.Plan != nil:
 		plan = *in.Plan
-	case in.Params != nil:
-		plan = in.Params.Plan()
+	case in.LegacyParams != nil:
+		plan = in.LegacyParams.Plan()
 	}
 	r, err := newRunner(ctx, in.Enrolment,
 		fmt.Sprintf("%s:%d:e%d", programs.KindWelcomeBack, in.ProgramID, in.EnrolmentID), true, plan.Timing, in.Progress)
@@ -35,7 +35,7 @@ func WelcomeBack(ctx workflow.Context, in WelcomeBackInput) (Journey, error) {
 	w := &welcomeBack{runner: r, p: plan}
 	w.continueAsNew = func(ctx workflow.Context, p enrol.Progress) error {
 		next := in
-		next.Plan, next.Params, next.Progress = &plan, nil, &p
+		next.Plan, next.LegacyParams, next.Progress = &plan, nil, &p
 		return workflow.NewContinueAsNewError(ctx, WelcomeBack, next)
 	}
 	return w.run(ctx, in.Progress)
