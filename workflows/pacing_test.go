@@ -67,14 +67,30 @@ func (s *pacingSuite) TestChosenSendHourNextDay() {
 	s.True(s.msgs[0].at.Equal(s.at(2027, 3, 3, 14, 0)), "greeting at %s", s.msgs[0].at)
 }
 
-// The default wake-up cadence, enrolled at midnight: every message at
-// 10:00 local, the months counted from that first one.
+// The default wake-up cadence, enrolled at midnight: every step's moment
+// (counted from the enrolment) waits for 10:00 local.
 func (s *pacingSuite) TestDormantEveryStepAtSendHour() {
 	s.env.ExecuteWorkflow(DormantWakeup, s.dormant(s.at(2027, 1, 10, 0, 0), programs.DormantWakeup{}))
 	s.ended(OutcomeDormant, s.at(2027, 7, 9, 10, 0))
 	s.Equal([]int{10, 10, 10, 10}, s.hours())
 	s.True(s.msgs[0].at.Equal(s.at(2027, 1, 10, 10, 0)), "d0 at %s", s.msgs[0].at)
 	s.True(s.msgs[1].at.Equal(s.at(2027, 2, 9, 10, 0)), "d30 at %s", s.msgs[1].at)
+}
+
+// A send hour that the switch to daylight saving time skips (02:00 in New
+// York on Mar 14, 2027) opens when the clock jumps to 03:00; the next day
+// it is 02:00 again.
+func (s *pacingSuite) TestSendHourSkippedByDaylightSaving() {
+	s.zone = newYork
+	h := 2
+	p := programs.DormantWakeup{Pacing: programs.Pacing{SendHour: &h}, Steps: []programs.WakeupStep{
+		{Key: "a", Offset: programs.MustOffset("0d"), Channel: "sms", Message: programs.Message{Text: "a"}},
+		{Key: "b", Offset: programs.MustOffset("1d"), Channel: "sms", Message: programs.Message{Text: "b"}},
+	}}
+	s.env.ExecuteWorkflow(DormantWakeup, s.dormant(s.at(2027, 3, 14, 0, 30), p))
+	s.ended(OutcomeDormant, s.at(2027, 3, 15, 2, 0))
+	s.True(s.msgs[0].at.Equal(s.at(2027, 3, 14, 3, 0)), "a at %s", s.msgs[0].at)
+	s.True(s.msgs[1].at.Equal(s.at(2027, 3, 15, 2, 0)), "b at %s", s.msgs[1].at)
 }
 
 // A plan counted in seconds (tests and demos) runs on exact time, at any
