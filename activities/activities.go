@@ -66,15 +66,27 @@ func (a *Activities) EndEnrolment(ctx context.Context, enrolmentID int64, outcom
 }
 
 // Gate is the database's view of whether a touch may go ahead. Signals
-// carry pause, stop and opt-out quickly; the gate is the truth if a signal
-// was lost.
+// carry pause, stop, opt-out and conversion quickly; the gate is the truth
+// if a signal was lost.
 type Gate struct {
 	ProgramStatus string
 	OptedOut      bool
+	// Purchased and Redeemed: the customer bought (a purchase other than
+	// the one that enrolled them) or used this enrolment's coupon since the
+	// enrolment started. Absent from gates recorded before they existed.
+	Purchased bool `json:",omitempty"`
+	Redeemed  bool `json:",omitempty"`
 }
 
-// CheckGate reads the program's status and the customer's consent.
-func (a *Activities) CheckGate(ctx context.Context, programID, customerID int64) (Gate, error) {
+// Converted reports whether the customer came back since the enrolment
+// started.
+func (g Gate) Converted() bool { return g.Purchased || g.Redeemed }
+
+// CheckGate reads the program's status, the customer's consent and, when
+// enrolmentID is given, whether the customer came back since the
+// enrolment started. A task scheduled by a worker that passed only two
+// arguments decodes enrolmentID as 0 and gets the old answer.
+func (a *Activities) CheckGate(ctx context.Context, programID, customerID, enrolmentID int64) (Gate, error) {
 	p, err := a.Store.Program(ctx, programID)
 	if err != nil {
 		return Gate{}, storeErr("program", err)
@@ -83,5 +95,13 @@ func (a *Activities) CheckGate(ctx context.Context, programID, customerID int64)
 	if err != nil {
 		return Gate{}, storeErr("customer", err)
 	}
-	return Gate{ProgramStatus: p.Status, OptedOut: c.OptedOut()}, nil
+	g := Gate{ProgramStatus: p.Status, OptedOut: c.OptedOut()}
+	if enrolmentID != 0 {
+		conv, err := a.Store.EnrolmentConversion(ctx, enrolmentID)
+		if err != nil {
+			return Gate{}, storeErr("enrolment conversion", err)
+		}
+		g.Purchased, g.Redeemed = conv.Purchased, conv.Redeemed
+	}
+	return g, nil
 }

@@ -95,7 +95,8 @@ func (a *Activities) RecordCallVoice(ctx context.Context, taskID int64) error {
 	return storeErr("record voice", a.Store.RecordVoice(ctx, t.CustomerID, "call_task", fmt.Sprintf("call_task:%d", t.ID), t.Note))
 }
 
-// CancelOpenTasks cancels an ended enrolment's open call tasks.
+// CancelOpenTasks cancels an ended enrolment's open call tasks, except
+// escalations, which stay on the store manager's list.
 func (a *Activities) CancelOpenTasks(ctx context.Context, enrolmentID int64) (int64, error) {
 	n, err := a.Store.CancelOpenTasks(ctx, enrolmentID)
 	return n, storeErr("cancel tasks", err)

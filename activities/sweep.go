@@ -107,19 +107,25 @@ func (a *Activities) EnrolPage(ctx context.Context, req EnrolPageRequest) (Enrol
 	return res, nil
 }
 
+// startEnrolment starts one pending enrolment at the version it was
+// written with (a program edited between the insert and a retried start
+// must not hand it another version's plan).
 func (a *Activities) startEnrolment(ctx context.Context, p store.Program, params programs.Params, e store.PendingEnrolment) error {
-	en := enrol.Enrolment{ProgramID: p.ID, ProgramVersion: p.Version, EnrolmentID: e.EnrolmentID, CustomerID: e.CustomerID, TimeZone: e.TimeZone}
-	var workflow string
-	var input any
-	switch params := params.(type) {
-	case *programs.WelcomeBack:
-		workflow, input = enrol.WorkflowWelcomeBack, enrol.WelcomeBackInput{Enrolment: en, Params: *params}
-	case *programs.DormantWakeup:
-		workflow, input = enrol.WorkflowDormantWakeup, enrol.DormantWakeupInput{Enrolment: en, Params: *params}
-	case *programs.Birthday:
-		workflow, input = enrol.WorkflowBirthday, enrol.BirthdayInput{Enrolment: en, Params: *params, Month: e.BirthMonth, Day: e.BirthDay}
-	default:
-		return nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program kind %s has no audience", p.Kind))
+	if e.ProgramVersion != p.Version {
+		raw, err := a.Store.ProgramVersionParams(ctx, p.ID, e.ProgramVersion)
+		if err != nil {
+			return storeErr("program version", err)
+		}
+		if params, err = programs.Decode(p.Kind, raw); err != nil {
+			return nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program %d version %d: %w", p.ID, e.ProgramVersion, err))
+		}
 	}
-	return enrol.Start(ctx, a.Temporal, a.TaskQueue, programs.EnrolmentWorkflowID(p.Kind, p.ID, e.CustomerID), workflow, p.Kind, en, input, true)
+	spec, err := enrol.For(enrol.Program{ID: p.ID, Kind: p.Kind, Version: e.ProgramVersion, Params: params}, enrol.Member{
+		EnrolmentID: e.EnrolmentID, WorkflowID: e.WorkflowID, CustomerID: e.CustomerID, TimeZone: e.TimeZone,
+		BirthMonth: e.BirthMonth, BirthDay: e.BirthDay,
+	})
+	if err != nil {
+		return nonRetryable(ErrTypeBadTemplate, err)
+	}
+	return enrol.Start(ctx, a.Temporal, a.TaskQueue, spec)
 }

@@ -28,16 +28,14 @@ func (s *Server) startPurchaseEnrolment(ctx context.Context, e store.Enrolment, 
 	if err != nil {
 		return fmt.Errorf("program %d: %w", p.ID, err)
 	}
-	en := enrol.Enrolment{ProgramID: p.ID, ProgramVersion: e.ProgramVersion, EnrolmentID: e.ID, CustomerID: customer.ID, TimeZone: customer.TimeZone}
-	switch params := params.(type) {
-	case *programs.HappyCall:
-		return enrol.Start(ctx, s.Temporal, s.TaskQueue, e.WorkflowID, enrol.WorkflowHappyCall, p.Kind, en,
-			enrol.HappyCallInput{Enrolment: en, PurchaseID: purchase.ID, PurchasedAt: purchase.PurchasedAt, Steps: params.Steps(), CallWindow: params.CallWindow}, false)
-	case *programs.SecondPurchase:
-		return enrol.Start(ctx, s.Temporal, s.TaskQueue, e.WorkflowID, enrol.WorkflowSecondPurchase, p.Kind, en,
-			enrol.SecondPurchaseInput{Enrolment: en, PurchaseID: purchase.ID, Params: *params}, false)
+	spec, err := enrol.For(enrol.Program{ID: p.ID, Kind: p.Kind, Version: e.ProgramVersion, Params: params}, enrol.Member{
+		EnrolmentID: e.ID, WorkflowID: e.WorkflowID, CustomerID: customer.ID, TimeZone: customer.TimeZone,
+		PurchaseID: purchase.ID, PurchasedAt: purchase.PurchasedAt,
+	})
+	if err != nil {
+		return fmt.Errorf("program %d: %w", p.ID, err)
 	}
-	return fmt.Errorf("program %d: a %s program is not started by purchases", p.ID, p.Kind)
+	return enrol.Start(ctx, s.Temporal, s.TaskQueue, spec)
 }
 
 // signal sends a signal to one enrolment workflow; an ended workflow is

@@ -18,6 +18,7 @@ import (
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
+	"github.com/dangol/dangol/workflows/histories"
 )
 
 // happyCallParams is the 3.1.3.1 plan compressed to seconds: a thank-you
@@ -201,9 +202,10 @@ func mustCustomerID(t *testing.T, s *stack, ext string) *int64 {
 
 func urlq(s string) string { return url.QueryEscape(s) }
 
-// saveHistory writes the run's history where the replay test reads it,
-// when DANGOL_UPDATE_HISTORIES is set; the committed file then proves
-// later code still replays this run.
+// saveHistory adds the run's history to the replay corpus when
+// DANGOL_UPDATE_HISTORIES is set: a new dated file (name without .json is
+// its kind) listed in the corpus manifest, never overwriting a committed
+// one; the replay test then proves later code still replays this run.
 func saveHistory(t *testing.T, tc client.Client, workflowID, name string) {
 	if os.Getenv("DANGOL_UPDATE_HISTORIES") == "" {
 		return
@@ -222,11 +224,8 @@ func saveHistory(t *testing.T, tc client.Client, workflowID, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	path, err := histories.Add(filepath.Join(testenv.RepoRoot(), "workflows", "testdata"), strings.TrimSuffix(name, ".json"), b, time.Now())
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", path)

@@ -1,7 +1,8 @@
-// Package enrol starts enrolment workflows: it owns their names, ids,
-// inputs and start options, so the API (purchases) and the sweep activity
-// (audiences) start them the same way. The workflows package aliases these
-// input types; they live here because activities cannot import workflows.
+// Package enrol owns how an enrolment's workflow starts: its name, id,
+// input (the pinned plan) and start options, so the API (purchases) and
+// the sweep activity (audiences) start enrolments the same way (For,
+// Start). The workflows package aliases these input types; they live here
+// because activities cannot import workflows.
 package enrol
 
 import (
@@ -22,39 +23,55 @@ type Enrolment struct {
 	TimeZone string
 }
 
-// HappyCallInput starts one 3.1.3.1 follow-up for one purchase. It holds
-// ids and the pinned steps only; names, numbers and message texts are read
-// by activities when they are needed.
+// Inputs hold ids and the pinned plan only: message texts, audiences,
+// names and numbers are read by activities when they are needed, so no
+// personal data or text enters a workflow history.
+
+// HappyCallInput starts one 3.1.3.1 follow-up for one purchase.
 type HappyCallInput struct {
 	Enrolment
 	PurchaseID  int64
 	PurchasedAt time.Time
 	Steps       []programs.Step
 	CallWindow  programs.Offset
+	// Timing is nil in inputs written before it existed; the workflow then
+	// derives it from Steps and CallWindow (HappyCallTiming).
+	Timing   *Timing   `json:",omitempty"`
+	Progress *Progress `json:",omitempty"`
 }
 
-// WelcomeBackInput starts one lapsed customer's welcome-back. The params
-// are pinned at enrolment; message texts are read when they are sent.
+// WelcomeBackInput starts one lapsed customer's welcome-back.
 type WelcomeBackInput struct {
 	Enrolment
-	Params programs.WelcomeBack
+	Plan *WelcomeBackPlan `json:",omitempty"`
+	// LegacyParams is what inputs written before plans were pinned
+	// carry instead of Plan (the program's parameters, read through a type
+	// that drops their texts); read only when Plan is nil.
+	LegacyParams *LegacyWelcomeBack `json:"Params,omitempty"`
+	Progress     *Progress          `json:",omitempty"`
 }
 
 // DormantWakeupInput starts one long-lapsed customer's wake-up cadence.
 type DormantWakeupInput struct {
 	Enrolment
-	Params programs.DormantWakeup
+	Plan *DormantWakeupPlan `json:",omitempty"`
+	// LegacyParams: see WelcomeBackInput.
+	LegacyParams *LegacyDormantWakeup `json:"Params,omitempty"`
+	Progress     *Progress            `json:",omitempty"`
 }
 
 // BirthdayInput is one year of a customer's birthday enrolment.
 type BirthdayInput struct {
 	Enrolment
-	Params programs.Birthday
-	Month  time.Month
-	Day    int
+	Plan *BirthdayPlan `json:",omitempty"`
+	// LegacyParams: see WelcomeBackInput.
+	LegacyParams *LegacyBirthday `json:"Params,omitempty"`
+	Month        time.Month
+	Day          int
 	// Year is the birthday this run works towards; 0 means the next one to
 	// come.
-	Year int
+	Year     int
+	Progress *Progress `json:",omitempty"`
 }
 
 // SecondPurchaseInput starts the second-purchase program of a first-time
@@ -63,5 +80,34 @@ type SecondPurchaseInput struct {
 	Enrolment
 	// PurchaseID is the first purchase: the messages name its store.
 	PurchaseID int64
-	Params     programs.SecondPurchase
+	Plan       *SecondPurchasePlan `json:",omitempty"`
+	// LegacyParams: see WelcomeBackInput.
+	LegacyParams *LegacySecondPurchase `json:"Params,omitempty"`
+	Progress     *Progress             `json:",omitempty"`
 }
+
+// Progress is where an enrolment stood when its run continued as new in
+// the middle (a long pause keeps its history small that way); the next
+// run picks up there. Nil for a new enrolment.
+type Progress struct {
+	// Started is when the enrolment's first run started: offsets count
+	// from it.
+	Started time.Time
+	// Next is the index of the step to do next; the ones before are done.
+	Next int
+	// Stage is how far step Next got: "" not begun; for the happy call
+	// StageFallback (the call window closed unanswered, the fallback SMS
+	// is due at StageAt); for the birthday, the year's card state.
+	Stage   string    `json:",omitempty"`
+	StageAt time.Time `json:",omitempty"`
+	// CouponID and CouponExpires are the coupon issued on the way, if any.
+	CouponID      int64     `json:",omitempty"`
+	CouponExpires time.Time `json:",omitempty"`
+	// LastSent is when the enrolment's last message went and LastPlanned
+	// the moment it was planned for (MinSpacing counts from them).
+	LastSent    time.Time `json:",omitempty"`
+	LastPlanned time.Time `json:",omitempty"`
+}
+
+// StageFallback: the happy call's step Next waits to send its fallback SMS.
+const StageFallback = "fallback"

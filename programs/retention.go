@@ -15,6 +15,7 @@ type WelcomeBack struct {
 	ReminderBefore Offset  `json:"reminder_before"`
 	Greeting       Message `json:"greeting"`
 	Reminder       Message `json:"reminder"`
+	Pacing
 }
 
 // Steps of the welcome-back program.
@@ -45,6 +46,9 @@ func (w *WelcomeBack) Normalize() error {
 		return err
 	}
 	if err := w.Coupon.normalize("params.coupon", "30d"); err != nil {
+		return err
+	}
+	if err := w.Pacing.normalize(true); err != nil {
 		return err
 	}
 	if w.ReminderBefore.IsZero() {
@@ -87,6 +91,7 @@ type DormantWakeup struct {
 	LapsedDays int          `json:"lapsed_days"`
 	Coupon     Coupon       `json:"coupon"`
 	Steps      []WakeupStep `json:"steps"`
+	Pacing
 }
 
 // WakeupStep is one contact of the wake-up cadence, Offset after entry.
@@ -144,6 +149,9 @@ func (d *DormantWakeup) Normalize() error {
 	if err := d.Coupon.normalize("params.coupon", "30d"); err != nil {
 		return err
 	}
+	if err := d.Pacing.normalize(true); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	var last Offset
 	for i := range d.Steps {
@@ -197,8 +205,9 @@ type Birthday struct {
 	Card       Message `json:"card"`
 	Greeting   Message `json:"greeting"`
 	Coupon     Coupon  `json:"coupon"`
-	// SendHour is the local hour of the customer's day the messages go.
-	SendHour int `json:"send_hour"`
+	// Pacing's SendHour is the local hour of the customer's day the card
+	// and the greeting go.
+	Pacing
 }
 
 // Steps of the birthday program.
@@ -223,11 +232,8 @@ func (b *Birthday) Normalize() error {
 	if err := checkOffset("params.card_before", b.CardBefore); err != nil {
 		return err
 	}
-	if b.SendHour == 0 {
-		b.SendHour = 10
-	}
-	if b.SendHour < 0 || b.SendHour > 23 {
-		return &FieldError{"params.send_hour", "must be 0-23"}
+	if err := b.Pacing.normalize(true); err != nil {
+		return err
 	}
 	if err := b.Coupon.normalize("params.coupon", "14d"); err != nil {
 		return err
@@ -267,6 +273,9 @@ type SecondPurchase struct {
 	Coupon        Coupon  `json:"coupon"`
 	ThankYou      Message `json:"thank_you"`
 	CouponMessage Message `json:"coupon_message"`
+	// Pacing's SendHour does not apply: messages that follow a purchase go
+	// in the daytime (see enrol).
+	Pacing
 }
 
 // Steps of the second-purchase program.
@@ -290,6 +299,9 @@ func (s *SecondPurchase) Normalize() error {
 		return err
 	}
 	if err := s.Coupon.normalize("params.coupon", "14d"); err != nil {
+		return err
+	}
+	if err := s.Pacing.normalize(false); err != nil {
 		return err
 	}
 	if s.ThankYou.Text == "" {

@@ -116,9 +116,12 @@ func (s *Store) CloseCallTask(ctx context.Context, id int64, status string) (Cal
 	return s.CallTask(ctx, id)
 }
 
-// CancelOpenTasks cancels the enrolment's open tasks; it returns how many.
+// CancelOpenTasks cancels the enrolment's open happy-call tasks; it
+// returns how many. Escalations stay open: a complaint outlives the
+// enrolment until the store manager closes it.
 func (s *Store) CancelOpenTasks(ctx context.Context, enrolmentID int64) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE call_tasks SET status = 'cancelled' WHERE enrolment_id = $1 AND status = 'open'`, enrolmentID)
+	tag, err := s.pool.Exec(ctx, `UPDATE call_tasks SET status = 'cancelled'
+		WHERE enrolment_id = $1 AND status = 'open' AND kind = 'happy_call'`, enrolmentID)
 	return tag.RowsAffected(), err
 }
 

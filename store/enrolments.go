@@ -78,6 +78,31 @@ func (s *Store) EndEnrolment(ctx context.Context, id int64, outcome string) erro
 	return err
 }
 
+// Conversion is what the database knows of an enrolled customer coming
+// back since the enrolment was created.
+type Conversion struct {
+	// Purchased: a purchase of the customer, other than the one that
+	// enrolled them, bought or recorded after the enrolment was created.
+	Purchased bool
+	// Redeemed: a coupon this enrolment issued has been used.
+	Redeemed bool
+}
+
+// EnrolmentConversion tells whether the enrolment's customer bought or
+// redeemed its coupon since it started, so a lost conversion signal is
+// found at the next step (both lookups are index scans: the customer's
+// purchases, the enrolment's coupons).
+func (s *Store) EnrolmentConversion(ctx context.Context, id int64) (Conversion, error) {
+	var c Conversion
+	err := s.pool.QueryRow(ctx, `
+		SELECT
+			EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = e.customer_id AND p.id IS DISTINCT FROM e.purchase_id
+				AND greatest(p.created_at, p.purchased_at) > e.created_at),
+			EXISTS (SELECT 1 FROM coupons k WHERE k.enrolment_id = e.id AND k.redeemed_at IS NOT NULL)
+		FROM enrolments e WHERE e.id = $1`, id).Scan(&c.Purchased, &c.Redeemed)
+	return c, notFound(err)
+}
+
 // EnrolmentWorkflowID returns the workflow id of an enrolment.
 func (s *Store) EnrolmentWorkflowID(ctx context.Context, id int64) (string, error) {
 	var wf string
@@ -116,18 +141,20 @@ func (s *Store) Enrolment(ctx context.Context, id int64) (Enrolment, error) {
 // PendingEnrolment is an enrolment whose workflow has not confirmed it
 // runs, with the customer data its workflow input needs.
 type PendingEnrolment struct {
-	EnrolmentID int64
-	CustomerID  int64
-	TimeZone    string
-	BirthMonth  time.Month
-	BirthDay    int
+	EnrolmentID    int64
+	ProgramVersion int
+	WorkflowID     string
+	CustomerID     int64
+	TimeZone       string
+	BirthMonth     time.Month
+	BirthDay       int
 }
 
 // PendingEnrolments lists the program's pending enrolments of customers
 // with ids in (after, upTo], by customer id.
 func (s *Store) PendingEnrolments(ctx context.Context, programID, after, upTo int64) ([]PendingEnrolment, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT e.id, e.customer_id, c.time_zone, coalesce(extract(month FROM c.birthday)::int, 0), coalesce(extract(day FROM c.birthday)::int, 0)
+		SELECT e.id, e.program_version, e.workflow_id, e.customer_id, c.time_zone, coalesce(extract(month FROM c.birthday)::int, 0), coalesce(extract(day FROM c.birthday)::int, 0)
 		FROM enrolments e JOIN customers c ON c.id = e.customer_id
 		WHERE e.program_id = $1 AND e.status = 'pending' AND NOT e.per_purchase AND e.customer_id > $2 AND e.customer_id <= $3
 		ORDER BY e.customer_id`, programID, after, upTo)
@@ -137,7 +164,7 @@ func (s *Store) PendingEnrolments(ctx context.Context, programID, after, upTo in
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendingEnrolment, error) {
 		var p PendingEnrolment
 		var month int
-		err := r.Scan(&p.EnrolmentID, &p.CustomerID, &p.TimeZone, &month, &p.BirthDay)
+		err := r.Scan(&p.EnrolmentID, &p.ProgramVersion, &p.WorkflowID, &p.CustomerID, &p.TimeZone, &month, &p.BirthDay)
 		p.BirthMonth = time.Month(month)
 		return p, err
 	})

@@ -35,12 +35,19 @@ type BirthdayInput = enrol.BirthdayInput
 // corrected birthday moves what is still to come; a removed one ends the
 // enrolment.
 func Birthday(ctx workflow.Context, in BirthdayInput) (Journey, error) {
+	var plan enrol.BirthdayPlan
+	switch {
+	case in.Plan != nil:
+		plan = *in.Plan
+	case in.LegacyParams != nil:
+		plan = in.LegacyParams.Plan()
+	}
 	r, err := newRunner(ctx, in.Enrolment,
-		fmt.Sprintf("%s:%d:e%d", programs.KindBirthday, in.ProgramID, in.EnrolmentID), in.Params.ExitsOnPurchase())
+		fmt.Sprintf("%s:%d:e%d", programs.KindBirthday, in.ProgramID, in.EnrolmentID), false, plan.Timing, in.Progress)
 	if err != nil {
 		return Journey{}, err
 	}
-	w := &birthday{runner: r, in: in}
+	w := &birthday{runner: r, in: in, p: plan}
 	w.setup(ctx)
 	return w.run(ctx)
 }
@@ -56,6 +63,7 @@ type birthday struct {
 	*runner
 	// in holds the current birthday (signals correct Month and Day).
 	in BirthdayInput
+	p  enrol.BirthdayPlan
 	// year is the birthday being worked towards, card where its card stands.
 	year int
 	card string
@@ -73,11 +81,43 @@ func (w *birthday) setup(ctx workflow.Context) {
 			w.apply(ctx, c)
 		}
 	})
+	w.drainKind = w.drainChanges
+	// A long pause continues as new towards the same year, the card's
+	// state kept.
+	w.continueAsNew = func(ctx workflow.Context, p enrol.Progress) error {
+		if w.removed {
+			w.end(OutcomeNoBirthday)
+			return nil
+		}
+		p.Stage = w.card
+		return workflow.NewContinueAsNewError(ctx, Birthday, w.next(w.year, &p))
+	}
+}
+
+// next is the input of a run towards the year's birthday, with the
+// birthday as it stands now and the pinned plan.
+func (w *birthday) next(year int, p *enrol.Progress) BirthdayInput {
+	next := w.in
+	next.Plan, next.LegacyParams, next.Year, next.Progress = &w.p, nil, year, p
+	return next
+}
+
+func (w *birthday) drainChanges(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalBirthdayChanged)
+	for {
+		var c BirthdayChanged
+		if !ch.ReceiveAsync(&c) {
+			break
+		}
+		w.apply(ctx, c)
+	}
 }
 
 func (w *birthday) run(ctx workflow.Context) (Journey, error) {
-	if err := w.activate(ctx); err != nil {
-		return w.state, err
+	if w.in.Progress == nil {
+		if err := w.activate(ctx); err != nil {
+			return w.state, err
+		}
 	}
 	if !validBirthday(w.in.Month, w.in.Day) {
 		w.record(ctx, "", "no_birthday", fmt.Sprintf("invalid birthday %d-%d", w.in.Month, w.in.Day))
@@ -88,13 +128,16 @@ func (w *birthday) run(ctx workflow.Context) (Journey, error) {
 	if w.year == 0 {
 		w.year = workflow.Now(ctx).In(w.loc).Year()
 	}
+	if w.in.Progress != nil {
+		w.card = w.in.Progress.Stage
+	}
 	w.plan(ctx)
 	for !w.ended() {
 		step, at := programs.StepCard, w.cardAt()
 		if w.card != cardPending {
 			step, at = programs.StepGreeting, w.birthdayAt()
 		}
-		ok, err := w.waitUnlessChanged(ctx, step, at)
+		ok, err := w.waitUntil(ctx, step, at, func() bool { return w.changed })
 		if err != nil {
 			return w.state, err
 		}
@@ -140,24 +183,6 @@ func (w *birthday) plan(ctx workflow.Context) {
 	}
 }
 
-// waitUnlessChanged waits for the step's moment and through the gate, as
-// runner.waitFor does, but a corrected birthday cuts the wait short so the
-// plan can be redone. It reports whether the step may go ahead; the
-// caller looks at changed first.
-func (w *birthday) waitUnlessChanged(ctx workflow.Context, step string, at time.Time) (bool, error) {
-	w.state.Next = &NextStep{Touch: step, At: at, Waiting: "time"}
-	if d := at.Sub(workflow.Now(ctx)); d > 0 {
-		if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return w.changed || w.ended() }); err != nil {
-			w.end(OutcomeStopped)
-		}
-	}
-	if w.changed || w.ended() {
-		return false, nil
-	}
-	ok, err := w.passGate(ctx)
-	return ok && !w.changed, err
-}
-
 // sendCard sends the year's card, unless a paused program held it until
 // the birthday itself.
 func (w *birthday) sendCard(ctx workflow.Context) {
@@ -173,7 +198,7 @@ func (w *birthday) sendCard(ctx workflow.Context) {
 
 // greet issues the year's coupon and sends the greeting.
 func (w *birthday) greet(ctx workflow.Context) error {
-	coupon, err := w.issueCoupon(ctx, fmt.Sprintf("%s-%d", programs.StepGreeting, w.year), w.in.Params.Coupon)
+	coupon, err := w.issueCoupon(ctx, fmt.Sprintf("%s-%d", programs.StepGreeting, w.year), w.p.Coupon)
 	if err != nil {
 		return err
 	}
@@ -183,21 +208,17 @@ func (w *birthday) greet(ctx workflow.Context) error {
 }
 
 // nextYear continues as new towards next year's birthday, with the
-// birthday as it stands now. A stop or a removal that came meanwhile ends
-// the enrolment instead.
+// birthday as it stands now. Signals still pending are taken first: a stop,
+// an opt-out or a removal that came meanwhile ends the enrolment instead
+// (before the birthday-drain-signals change, only corrections were).
 func (w *birthday) nextYear(ctx workflow.Context) (Journey, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.state, err
 	}
-	// A correction delivered with the greeting's completion may not have
-	// reached the signal goroutine yet: take it here, or it is lost.
-	ch := workflow.GetSignalChannel(ctx, SignalBirthdayChanged)
-	for {
-		var c BirthdayChanged
-		if !ch.ReceiveAsync(&c) {
-			break
-		}
-		w.apply(ctx, c)
+	if changed(ctx, changeBirthdayDrain) {
+		w.drain(ctx)
+	} else {
+		w.drainChanges(ctx)
 	}
 	if w.removed {
 		w.end(OutcomeNoBirthday)
@@ -205,9 +226,7 @@ func (w *birthday) nextYear(ctx workflow.Context) (Journey, error) {
 	if w.ended() {
 		return w.finish(ctx)
 	}
-	next := w.in
-	next.Year = w.year + 1
-	return w.state, workflow.NewContinueAsNewError(ctx, Birthday, next)
+	return w.state, workflow.NewContinueAsNewError(ctx, Birthday, w.next(w.year+1, nil))
 }
 
 // apply takes a corrected or removed birthday; an invalid date is ignored.
@@ -229,12 +248,12 @@ func (w *birthday) apply(ctx workflow.Context, c BirthdayChanged) {
 // Feb 29 falls on Feb 28 in other years.
 func (w *birthday) birthdayAt() time.Time {
 	d := min(w.in.Day, programs.DaysIn(w.year, w.in.Month))
-	return time.Date(w.year, w.in.Month, d, w.in.Params.SendHour, 0, 0, 0, w.loc)
+	return time.Date(w.year, w.in.Month, d, w.p.Timing.From, 0, 0, 0, w.loc)
 }
 
 // cardAt is when the year's card goes.
 func (w *birthday) cardAt() time.Time {
-	return w.in.Params.CardBefore.Before(w.birthdayAt(), w.loc)
+	return w.p.CardBefore.Before(w.birthdayAt(), w.loc)
 }
 
 // validBirthday accepts any day some year has (Feb 29 included).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -19,7 +20,7 @@ func (s *birthdaySuite) input(start time.Time, month time.Month, day, year int) 
 	p := programs.Birthday{}
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return BirthdayInput{Enrolment: enrolment(s.zone.String()), Params: p, Month: month, Day: day, Year: year}
+	return BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanBirthday(p)), Month: month, Day: day, Year: year}
 }
 
 // card and greeting are the year's two messages, as sent.
@@ -179,7 +180,8 @@ func (s *birthdaySuite) TestBirthdayPassedWaitsForNextYear() {
 }
 
 // A pause that lasts past the birthday drops the card (it would arrive
-// after the day) and sends the greeting when the program resumes.
+// after the day) and sends the greeting when the program resumes, at the
+// send hour: the resume came at 09:00, the greeting waits for 10:00.
 func (s *birthdaySuite) TestPausePastBirthdayDropsCard() {
 	start := s.at(2027, 1, 10, 9, 0)
 	s.after(start, s.at(2027, 6, 1, 9, 0), func() {
@@ -193,7 +195,7 @@ func (s *birthdaySuite) TestPausePastBirthdayDropsCard() {
 	})
 	s.env.ExecuteWorkflow(Birthday, s.input(start, time.June, 15, 0))
 	s.continued(2028, time.June, 15)
-	s.Equal([]msg{s.greeting(2027, 501, s.at(2027, 6, 17, 9, 0))}, s.msgs)
+	s.Equal([]msg{s.greeting(2027, 501, s.at(2027, 6, 17, 10, 0))}, s.msgs)
 }
 
 // Stop ends the enrolment cleanly, mid-wait.

@@ -15,30 +15,47 @@ type DormantWakeupInput = enrol.DormantWakeupInput
 
 // DormantWakeup contacts a long-lapsed customer at each step's offset from
 // entry (by default: a greeting at once, news after a month, a coupon
-// after three, a survey asking why they left after six). A customer who
-// buys or redeems on the way has come back and the cadence ends at once;
-// one who never answers is marked dormant after the last step.
+// after three, a survey asking why they left after six), each at the
+// program's send hour. A customer who buys or redeems on the way has come
+// back and the cadence ends at once; one who never answers is marked
+// dormant after the last step.
 func DormantWakeup(ctx workflow.Context, in DormantWakeupInput) (Journey, error) {
+	var plan enrol.DormantWakeupPlan
+	switch {
+	case in.Plan != nil:
+		plan = *in.Plan
+	case in.LegacyParams != nil:
+		plan = in.LegacyParams.Plan()
+	}
 	r, err := newRunner(ctx, in.Enrolment,
-		fmt.Sprintf("%s:%d:e%d", programs.KindDormantWakeup, in.ProgramID, in.EnrolmentID), in.Params.ExitsOnPurchase())
+		fmt.Sprintf("%s:%d:e%d", programs.KindDormantWakeup, in.ProgramID, in.EnrolmentID), true, plan.Timing, in.Progress)
 	if err != nil {
 		return Journey{}, err
 	}
-	w := &dormantWakeup{runner: r, p: in.Params}
-	return w.run(ctx)
+	w := &dormantWakeup{runner: r, p: plan}
+	w.continueAsNew = func(ctx workflow.Context, p enrol.Progress) error {
+		next := in
+		next.Plan, next.LegacyParams, next.Progress = &plan, nil, &p
+		return workflow.NewContinueAsNewError(ctx, DormantWakeup, next)
+	}
+	return w.run(ctx, in.Progress == nil)
 }
 
 type dormantWakeup struct {
 	*runner
-	p programs.DormantWakeup
+	p enrol.DormantWakeupPlan
 }
 
-func (w *dormantWakeup) run(ctx workflow.Context) (Journey, error) {
-	if err := w.activate(ctx); err != nil {
-		return w.state, err
+func (w *dormantWakeup) run(ctx workflow.Context, first bool) (Journey, error) {
+	if first {
+		if err := w.activate(ctx); err != nil {
+			return w.state, err
+		}
 	}
-	entered := workflow.Now(ctx)
-	for _, step := range w.p.Steps {
+	entered := w.startedAt(ctx)
+	for i := w.progress.Next; i < len(w.p.Steps); i++ {
+		step := w.p.Steps[i]
+		w.progress.Next = i
 		ok, err := w.waitFor(ctx, step.Key, step.Offset.After(entered, w.loc))
 		if err != nil {
 			return w.state, err
@@ -53,6 +70,7 @@ func (w *dormantWakeup) run(ctx workflow.Context) (Journey, error) {
 			return w.finish(ctx)
 		}
 	}
+	w.progress.Next = len(w.p.Steps)
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.MarkDormant, w.CustomerID).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
@@ -62,7 +80,7 @@ func (w *dormantWakeup) run(ctx workflow.Context) (Journey, error) {
 }
 
 // contact sends one step's message, with its coupon and survey link.
-func (w *dormantWakeup) contact(ctx workflow.Context, step programs.WakeupStep) error {
+func (w *dormantWakeup) contact(ctx workflow.Context, step enrol.WakeupStep) error {
 	var couponID int64
 	if step.Coupon {
 		c, err := w.issueCoupon(ctx, step.Key, w.p.Coupon)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -17,7 +18,7 @@ func TestDormantWakeup(t *testing.T) { suite.Run(t, new(dormantSuite)) }
 func (s *dormantSuite) input(start time.Time, p programs.DormantWakeup) DormantWakeupInput {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Params: p}
+	return DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanDormantWakeup(p))}
 }
 
 // The default cadence over six months: SMS at once, mail after 30 days,
@@ -54,16 +55,16 @@ func (s *dormantSuite) TestConversionOnDay45Ends() {
 // Months count in the customer's calendar: a month after Jan 31 is Feb 28
 // and two months after is Mar 31.
 func (s *dormantSuite) TestMonthlyStepsClampToMonthEnd() {
-	start := s.at(2027, 1, 31, 18, 0)
+	start := s.at(2027, 1, 31, 10, 0)
 	p := programs.DormantWakeup{Steps: []programs.WakeupStep{
 		{Key: "now", Offset: programs.MustOffset("0d"), Channel: "sms", Message: programs.Message{Text: "hi"}},
 		{Key: "m1", Offset: programs.MustOffset("1mo"), Channel: "sms", Message: programs.Message{Text: "hi"}},
 		{Key: "m2", Offset: programs.MustOffset("2mo"), Channel: "sms", Coupon: true, Message: programs.Message{Text: "{{.Coupon}}"}},
 	}}
 	s.env.ExecuteWorkflow(DormantWakeup, s.input(start, p))
-	s.ended(OutcomeDormant, s.at(2027, 3, 31, 18, 0))
+	s.ended(OutcomeDormant, s.at(2027, 3, 31, 10, 0))
 	s.Require().Len(s.msgs, 3)
-	for i, want := range []time.Time{start, s.at(2027, 2, 28, 18, 0), s.at(2027, 3, 31, 18, 0)} {
+	for i, want := range []time.Time{start, s.at(2027, 2, 28, 10, 0), s.at(2027, 3, 31, 10, 0)} {
 		s.True(s.msgs[i].at.Equal(want), "step %d at %s, want %s", i, s.msgs[i].at, want)
 	}
 	s.Equal(int64(501), s.msgs[2].coupon)

@@ -48,8 +48,9 @@ type NextStep struct {
 const gateRecheck = 6 * time.Hour
 
 // runner is what every program's workflow shares: the signals that pause,
-// stop, opt out and convert; the database gate before each step; the one
-// way to send; the clean ending. Each program's workflow keeps only its
+// stop, opt out and convert; the database gate before each step; the
+// hours and spacing of messages; the one way to send; continuing a long
+// pause as new; the clean ending. Each program's workflow keeps only its
 // own process.
 type runner struct {
 	Enrolment
@@ -58,15 +59,29 @@ type runner struct {
 	// keyPrefix starts every idempotency key of this enrolment.
 	keyPrefix string
 	// exitsOnConversion ends the enrolment when the customer buys or
-	// redeems (not for birthdays).
+	// redeems (not for birthdays and happy calls).
 	exitsOnConversion bool
 	completions       map[int64]string // call task id -> outcome, from signals
 	redeemed          map[int64]bool   // coupon ids redeemed, from signals
+
+	timing enrol.Timing
+	// progress is where the enrolment stands: the kind keeps Next, Stage
+	// and the coupon up to date, send keeps LastSent.
+	progress enrol.Progress
+	// planned is the moment the step being waited for was planned for.
+	planned time.Time
+	// continueAsNew starts the kind's next run from progress.
+	continueAsNew func(ctx workflow.Context, p enrol.Progress) error
+	// drainKind takes the kind's own pending signals (see drain).
+	drainKind func(ctx workflow.Context)
 }
 
-func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConversion bool) (*runner, error) {
-	r := &runner{Enrolment: e, keyPrefix: keyPrefix, exitsOnConversion: exitsOnConversion,
+func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConversion bool, timing enrol.Timing, progress *enrol.Progress) (*runner, error) {
+	r := &runner{Enrolment: e, keyPrefix: keyPrefix, exitsOnConversion: exitsOnConversion, timing: timing,
 		completions: map[int64]string{}, redeemed: map[int64]bool{}}
+	if progress != nil {
+		r.progress = *progress
+	}
 	loc, err := time.LoadLocation(e.TimeZone)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("unknown time zone "+e.TimeZone, "BadInput", err)
@@ -80,14 +95,7 @@ func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConve
 		for {
 			var s ControlSignal
 			ch.Receive(ctx, &s)
-			switch s.Action {
-			case ActionPause:
-				r.state.Paused = true
-			case ActionResume:
-				r.state.Paused = false
-			case ActionStop:
-				r.end(OutcomeStopped)
-			}
+			r.onControl(s)
 		}
 	})
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -110,16 +118,75 @@ func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConve
 		for {
 			var c Converted
 			ch.Receive(ctx, &c)
-			if c.CouponID != 0 {
-				r.redeemed[c.CouponID] = true
-			}
-			r.record(ctx, "", "converted", c.Reason+" "+c.Ref)
-			if r.exitsOnConversion {
-				r.end(OutcomeConverted)
-			}
+			r.onConverted(ctx, c)
 		}
 	})
 	return r, nil
+}
+
+func (r *runner) onControl(s ControlSignal) {
+	switch s.Action {
+	case ActionPause:
+		r.state.Paused = true
+	case ActionResume:
+		r.state.Paused = false
+	case ActionStop:
+		r.end(OutcomeStopped)
+	}
+}
+
+func (r *runner) onConverted(ctx workflow.Context, c Converted) {
+	if c.CouponID != 0 {
+		r.redeemed[c.CouponID] = true
+	}
+	r.record(ctx, "", "converted", c.Reason+" "+c.Ref)
+	if r.exitsOnConversion {
+		r.end(OutcomeConverted)
+	}
+}
+
+// drain takes every signal still pending on the channels the runner (and
+// the kind) listens to, so a run that continues as new carries nothing
+// away unheard: a stop or an opt-out among them ends the enrolment.
+//
+// A signal delivered while a goroutine waits in Receive is handed to that
+// goroutine, not buffered in the channel, and the goroutine only runs
+// after this one yields: so first yield once (no command is recorded)
+// and let the goroutines take theirs, then empty the channels.
+func (r *runner) drain(ctx workflow.Context) {
+	yielded := false
+	_ = workflow.Await(ctx, func() bool {
+		done := yielded
+		yielded = true
+		return done
+	})
+	for ch := workflow.GetSignalChannel(ctx, SignalControl); ; {
+		var s ControlSignal
+		if !ch.ReceiveAsync(&s) {
+			break
+		}
+		r.onControl(s)
+	}
+	for ch := workflow.GetSignalChannel(ctx, SignalOptOut); ch.ReceiveAsync(nil); {
+		r.end(OutcomeOptedOut)
+	}
+	for ch := workflow.GetSignalChannel(ctx, SignalCallTaskCompleted); ; {
+		var c CallTaskCompleted
+		if !ch.ReceiveAsync(&c) {
+			break
+		}
+		r.completions[c.TaskID] = c.Outcome
+	}
+	for ch := workflow.GetSignalChannel(ctx, SignalConverted); ; {
+		var c Converted
+		if !ch.ReceiveAsync(&c) {
+			break
+		}
+		r.onConverted(ctx, c)
+	}
+	if r.drainKind != nil {
+		r.drainKind(ctx)
+	}
 }
 
 // activate records that the enrolment runs.
@@ -127,24 +194,30 @@ func (r *runner) activate(ctx workflow.Context) error {
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.MarkEnrolmentActive, r.EnrolmentID).Get(ctx, nil)
 }
 
-// sleepUntil waits for the moment or for the enrolment to end early; it
-// reports whether to go on.
-func (r *runner) sleepUntil(ctx workflow.Context, at time.Time) bool {
+// sleepUntil waits for the moment or for the enrolment to end early (or
+// cut, when given, to turn true); it reports whether to go on.
+func (r *runner) sleepUntil(ctx workflow.Context, at time.Time, cut func() bool) bool {
+	stop := r.ended
+	if cut != nil {
+		stop = func() bool { return r.ended() || cut() }
+	}
 	if d := at.Sub(workflow.Now(ctx)); d > 0 {
-		if _, err := workflow.AwaitWithTimeout(ctx, d, r.ended); err != nil {
+		if _, err := workflow.AwaitWithTimeout(ctx, d, stop); err != nil {
 			r.end(OutcomeStopped)
 		}
 	}
-	return !r.ended()
+	return !stop()
 }
 
-// passGate checks the program and consent in the database and holds while
-// the program is paused; it reports whether the step may go ahead.
+// passGate checks the program, consent and conversion in the database and
+// holds while the program is paused; it reports whether the step may go
+// ahead. A pause long enough for the server to suggest it continues as
+// new (the error is the continue-as-new).
 func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 	dbCtx := workflow.WithActivityOptions(ctx, dbActivity)
 	for {
 		var g activities.Gate
-		if err := workflow.ExecuteActivity(dbCtx, a.CheckGate, r.ProgramID, r.CustomerID).Get(ctx, &g); err != nil {
+		if err := workflow.ExecuteActivity(dbCtx, a.CheckGate, r.ProgramID, r.CustomerID, r.EnrolmentID).Get(ctx, &g); err != nil {
 			return false, err
 		}
 		switch {
@@ -152,6 +225,11 @@ func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 			r.end(OutcomeStopped)
 		case g.OptedOut:
 			r.end(OutcomeOptedOut)
+		case r.exitsOnConversion && g.Converted() && changed(ctx, changeGateConversion):
+			// The signal was lost (or is still on its way): the database
+			// says the customer is back, so nothing more goes out.
+			r.record(ctx, "", "converted", gateConversion(g))
+			r.end(OutcomeConverted)
 		default:
 			r.state.Paused = g.ProgramStatus == store.ProgramPaused
 		}
@@ -167,17 +245,136 @@ func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 		if _, err := workflow.AwaitWithTimeout(ctx, gateRecheck, func() bool { return !r.state.Paused || r.ended() }); err != nil {
 			r.end(OutcomeStopped)
 		}
+		if r.state.Paused && !r.ended() && r.continueAsNew != nil &&
+			workflow.GetInfo(ctx).GetContinueAsNewSuggested() && changed(ctx, changePauseContinueAsNew) {
+			r.drain(ctx)
+			if r.ended() {
+				return false, nil
+			}
+			if r.state.Paused {
+				return false, r.continueAsNew(ctx, r.progress)
+			}
+		}
 	}
 }
 
-// waitFor is the wait before a step: until its moment, then through the
-// gate. It reports whether the step may go ahead.
-func (r *runner) waitFor(ctx workflow.Context, step string, at time.Time) (bool, error) {
-	r.state.Next = &NextStep{Touch: step, At: at, Waiting: "time"}
-	if !r.sleepUntil(ctx, at) {
-		return false, nil
+func gateConversion(g activities.Gate) string {
+	if g.Redeemed {
+		return "database: coupon redeemed"
 	}
-	return r.passGate(ctx)
+	return "database: purchase"
+}
+
+// waitFor is the wait before a step planned at the moment: until then,
+// then through the gate. It reports whether the step may go ahead.
+func (r *runner) waitFor(ctx workflow.Context, step string, at time.Time) (bool, error) {
+	return r.waitUntil(ctx, step, at, nil)
+}
+
+// waitUntil is waitFor that cut, when it turns true, ends early (it
+// reports false). With the daytime-sends change the step waits for the
+// plan's hours, also after a pause let it through outside them; with the
+// min-spacing change it waits for the spacing after the last message.
+func (r *runner) waitUntil(ctx workflow.Context, step string, at time.Time, cut func() bool) (bool, error) {
+	daytime := changed(ctx, changeDaytimeSends)
+	spacing := changed(ctx, changeMinSpacing)
+	if daytime {
+		at = r.inHours(at)
+	}
+	r.planned = at
+	for {
+		due := at
+		if spacing {
+			due = r.spaced(at)
+		}
+		if daytime {
+			due = r.inHours(due)
+		}
+		r.state.Next = &NextStep{Touch: step, At: due, Waiting: "time"}
+		if !r.sleepUntil(ctx, due, cut) {
+			return false, nil
+		}
+		ok, err := r.passGate(ctx)
+		if err != nil || !ok {
+			return false, err
+		}
+		if cut != nil && cut() {
+			return false, nil
+		}
+		now := workflow.Now(ctx)
+		if !daytime || r.inHours(now).Equal(now) {
+			return true, nil
+		}
+		// A pause held the step past its hours: the next ones, and the
+		// gate again then.
+		at = now
+	}
+}
+
+// inHours is the first moment at or after t within the plan's hours in
+// the customer's zone (t itself for an exact plan). The hours are counted
+// from the window's start; a start hour that a switch to daylight saving
+// time skips opens the window when the clock jumps past it.
+func (r *runner) inHours(t time.Time) time.Time {
+	tm := r.timing
+	if tm.Exact || tm.To <= tm.From {
+		return t
+	}
+	y, m, d := t.In(r.loc).Date()
+	for day := d; day <= d+2; day++ {
+		start := r.localHour(y, m, day, tm.From)
+		if t.Before(start) {
+			return start
+		}
+		if t.Before(start.Add(time.Duration(tm.To-tm.From) * time.Hour)) {
+			return t
+		}
+	}
+	return t // not reached: the next day's window starts after t
+}
+
+// localHour is the first instant of the hour on the day in the customer's
+// zone. time.Date may put an hour that does not exist (skipped by a switch
+// to daylight saving time) before the gap; then it is the end of the gap.
+func (r *runner) localHour(y int, m time.Month, d, hour int) time.Time {
+	t := time.Date(y, m, d, hour, 0, 0, 0, r.loc)
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	for range 3 {
+		ly, lm, ld := t.In(r.loc).Date()
+		if civil := time.Date(ly, lm, ld, 0, 0, 0, 0, time.UTC); civil.After(day) || (civil.Equal(day) && t.In(r.loc).Hour() >= hour) {
+			break
+		}
+		t = t.Add(time.Hour)
+	}
+	return t
+}
+
+// spaced is the earliest moment a step planned at the moment may go:
+// MinSpacing after the enrolment's last message, or as far after it as
+// the plan put the two apart, whichever is sooner.
+func (r *runner) spaced(at time.Time) time.Time {
+	last := r.progress.LastSent
+	if last.IsZero() {
+		return at
+	}
+	earliest := r.timing.MinSpacing.After(last, r.loc)
+	if byPlan := last.Add(at.Sub(r.progress.LastPlanned)); byPlan.Before(earliest) {
+		earliest = byPlan
+	}
+	if earliest.After(at) {
+		return earliest
+	}
+	return at
+}
+
+// startedAt is when the enrolment began (offsets count from it, and each
+// step's moment then waits for the plan's hours), kept across runs that
+// continue as new.
+func (r *runner) startedAt(ctx workflow.Context) time.Time {
+	if r.progress.Started.IsZero() {
+		r.progress.Started = workflow.Now(ctx)
+	}
+	return r.progress.Started
 }
 
 // send delivers one message. A message that cannot be sent (no consent,
@@ -188,7 +385,7 @@ func (r *runner) send(ctx workflow.Context, action string, req activities.SendRe
 	req.EnrolmentID, req.CustomerID = r.EnrolmentID, r.CustomerID
 	req.Template.ProgramID, req.Template.Version = r.ProgramID, r.ProgramVersion
 	var res activities.SendResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendActivity), a.SendMessage, req).Get(ctx, &res)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(req.Channel)), a.SendMessage, req).Get(ctx, &res)
 	if err != nil {
 		var appErr *temporal.ApplicationError
 		reason := err.Error()
@@ -199,6 +396,7 @@ func (r *runner) send(ctx workflow.Context, action string, req activities.SendRe
 		r.record(ctx, req.Template.Step, action, "failed: "+reason)
 		return
 	}
+	r.progress.LastSent, r.progress.LastPlanned = workflow.Now(ctx), r.planned
 	r.record(ctx, req.Template.Step, action, res.Status)
 }
 

@@ -24,11 +24,20 @@ const staleAfter = 24 * time.Hour
 // store staff (with a fallback SMS when nobody completes it in time, and an
 // escalation to the store manager on a complaint), an SMS, a mail.
 func HappyCall(ctx workflow.Context, in HappyCallInput) (Journey, error) {
-	r, err := newRunner(ctx, in.Enrolment, fmt.Sprintf("happycall:%d:%d", in.ProgramID, in.PurchaseID), false)
+	timing := enrol.HappyCallTiming(in.Steps, in.CallWindow)
+	if in.Timing != nil {
+		timing = *in.Timing
+	}
+	r, err := newRunner(ctx, in.Enrolment, fmt.Sprintf("happycall:%d:%d", in.ProgramID, in.PurchaseID), false, timing, in.Progress)
 	if err != nil {
 		return Journey{}, err
 	}
 	w := &happyCall{runner: r, in: in}
+	w.continueAsNew = func(ctx workflow.Context, p enrol.Progress) error {
+		next := w.in
+		next.Timing, next.Progress = &w.timing, &p
+		return workflow.NewContinueAsNewError(ctx, HappyCall, next)
+	}
 	return w.run(ctx)
 }
 
@@ -38,11 +47,30 @@ type happyCall struct {
 }
 
 func (w *happyCall) run(ctx workflow.Context) (Journey, error) {
-	if err := w.activate(ctx); err != nil {
-		return w.state, err
+	resumed := w.in.Progress
+	if resumed == nil {
+		if err := w.activate(ctx); err != nil {
+			return w.state, err
+		}
 	}
-	started := workflow.Now(ctx)
-	for _, step := range w.in.Steps {
+	started := w.progress.Started
+	if started.IsZero() {
+		started = workflow.Now(ctx)
+		w.progress.Started = started
+	}
+	for i := w.progress.Next; i < len(w.in.Steps); i++ {
+		step := w.in.Steps[i]
+		w.progress.Next = i
+		if resumed != nil && i == resumed.Next && resumed.Stage == enrol.StageFallback {
+			if err := w.fallback(ctx, step, resumed.StageAt); err != nil {
+				return w.state, err
+			}
+			if w.ended() {
+				break
+			}
+			continue
+		}
+		w.progress.Stage = ""
 		at := step.Offset.After(w.in.PurchasedAt, w.loc)
 		if at.Before(started.Add(-staleAfter)) {
 			w.record(ctx, step.Key, "skipped", "due before the enrolment started")
@@ -137,9 +165,27 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		}
 		w.record(ctx, step.Key, "escalation", fmt.Sprint(escalation))
 	default: // no answer, or nobody called in time
-		if step.Fallback {
-			w.sendField(ctx, step.Key, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
+		if !step.Fallback {
+			return nil
 		}
+		if changed(ctx, changeDaytimeSends) {
+			return w.fallback(ctx, step, expires)
+		}
+		w.sendField(ctx, step.Key, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
 	}
+	return nil
+}
+
+// fallback sends the SMS of a call nobody answered, due when its window
+// closed: in the plan's hours, spaced, and through the gate (a customer
+// who opted out during the window gets nothing).
+func (w *happyCall) fallback(ctx workflow.Context, step programs.Step, due time.Time) error {
+	w.progress.Stage, w.progress.StageAt = enrol.StageFallback, due
+	ok, err := w.waitFor(ctx, step.Key, due)
+	if err != nil || !ok {
+		return err
+	}
+	w.sendField(ctx, step.Key, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
+	w.progress.Stage, w.progress.StageAt = "", time.Time{}
 	return nil
 }

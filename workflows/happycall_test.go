@@ -62,8 +62,8 @@ func (s *happyCallSuite) SetupTest() {
 	s.closeState = activities.CallTaskState{Status: store.TaskExpired}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
-	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(context.Context, int64, int64) (activities.Gate, error) { return s.gate, nil })
+	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(context.Context, int64, int64, int64) (activities.Gate, error) { return s.gate, nil })
 	s.env.OnActivity(a.SendMessage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.SendRequest) (activities.SendResult, error) {
 			s.sends = append(s.sends, sent{req.Key, req.Template.Field, s.env.Now().In(seoul)})
@@ -129,14 +129,15 @@ func (s *happyCallSuite) TestDefaultPlanOverAYear() {
 }
 
 // Calendar months count in the customer's zone: 00:30 on Feb 1 in Seoul
-// is still Jan 31 in UTC, and a month later is Mar 1 in Seoul.
+// is still Jan 31 in UTC, and a month later is Mar 1 in Seoul (at 10:00,
+// the start of the daytime), Feb 28 in UTC (15:30, in the daytime).
 func (s *happyCallSuite) TestMonthsCountInCustomerZone() {
 	bought := time.Date(2027, 1, 31, 15, 30, 0, 0, time.UTC) // Feb 1 00:30 KST
 	hc := programs.HappyCall{Touches: []programs.Touch{{Key: "1mo", Offset: programs.MustOffset("1mo"), SMS: "hi"}}}
 	s.env.ExecuteWorkflow(HappyCall, s.input(bought, "Asia/Seoul", hc))
 	s.journey()
 	s.Require().Len(s.sends, 1)
-	s.True(s.sends[0].at.Equal(at(2027, 3, 1, 0, 30)), "sent %s", s.sends[0].at)
+	s.True(s.sends[0].at.Equal(at(2027, 3, 1, 10, 0)), "sent %s", s.sends[0].at)
 
 	s.SetupTest()
 	s.env.ExecuteWorkflow(HappyCall, s.input(bought, "UTC", hc))
@@ -153,13 +154,15 @@ func oneCall() programs.HappyCall {
 }
 
 // A call nobody completes expires at the end of its window and the
-// fallback SMS goes out then.
+// fallback SMS goes out then. (Bought at 09:00: the call is due at 10:00,
+// when the daytime starts, so the window closes at 10:00.)
 func (s *happyCallSuite) TestIgnoredCallSendsFallback() {
 	bought := at(2027, 6, 1, 9, 0)
 	s.env.ExecuteWorkflow(HappyCall, s.input(bought, "Asia/Seoul", oneCall()))
 	j := s.journey()
 	s.Require().Len(s.sends, 1)
-	s.Equal(sent{"happycall:7:7000:3d:fallback_sms", activities.FieldFallbackSMS, at(2027, 6, 5, 9, 0)}, s.sends[0])
+	s.True(s.tasks[0].DueAt.Equal(at(2027, 6, 4, 10, 0)), "call due %s", s.tasks[0].DueAt)
+	s.Equal(sent{"happycall:7:7000:3d:fallback_sms", activities.FieldFallbackSMS, at(2027, 6, 5, 10, 0)}, s.sends[0])
 	s.Equal("expired", j.Done[1].Action)
 }
 
@@ -201,7 +204,8 @@ func (s *happyCallSuite) TestReachedRecordsVoice() {
 }
 
 // Pause holds the next touch until resume; the touch then goes out at the
-// resume, not at its original time.
+// resume (or, the resume coming at 09:00, at 10:00 when the daytime
+// starts), not at its original time.
 func (s *happyCallSuite) TestPauseHoldsUntilResume() {
 	bought := at(2027, 6, 1, 9, 0)
 	hc := programs.HappyCall{Touches: []programs.Touch{
@@ -228,12 +232,12 @@ func (s *happyCallSuite) TestPauseHoldsUntilResume() {
 	s.env.ExecuteWorkflow(HappyCall, s.input(bought, "Asia/Seoul", hc))
 	s.journey()
 	s.Require().Len(s.sends, 2)
-	s.True(s.sends[0].at.Equal(at(2027, 6, 7, 9, 0)), "held touch sent at %s", s.sends[0].at)
-	s.True(s.sends[1].at.Equal(at(2027, 6, 11, 9, 0)), "next touch on time at %s", s.sends[1].at)
+	s.True(s.sends[0].at.Equal(at(2027, 6, 7, 10, 0)), "held touch sent at %s", s.sends[0].at)
+	s.True(s.sends[1].at.Equal(at(2027, 6, 11, 10, 0)), "next touch on time at %s", s.sends[1].at)
 }
 
 // A paused program whose resume signal was lost resumes when the
-// database says so, at the next recheck.
+// database says so, at the next recheck (every 6 hours from 10:00).
 func (s *happyCallSuite) TestPauseRecheckedInDatabase() {
 	hc := programs.HappyCall{Touches: []programs.Touch{{Key: "a", Offset: programs.MustOffset("1d"), SMS: "a"}}}
 	s.gate.ProgramStatus = store.ProgramPaused
@@ -241,7 +245,7 @@ func (s *happyCallSuite) TestPauseRecheckedInDatabase() {
 	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", hc))
 	s.journey()
 	s.Require().Len(s.sends, 1)
-	s.True(s.sends[0].at.Equal(at(2027, 6, 3, 9, 0)), "sent at %s", s.sends[0].at)
+	s.True(s.sends[0].at.Equal(at(2027, 6, 3, 10, 0)), "sent at %s", s.sends[0].at)
 }
 
 // Stop ends the enrolment at once, mid-wait: open tasks are cancelled and
@@ -249,7 +253,7 @@ func (s *happyCallSuite) TestPauseRecheckedInDatabase() {
 func (s *happyCallSuite) TestStopEndsCleanly() {
 	s.env.RegisterDelayedCallback(func() {
 		s.env.SignalWorkflow(SignalControl, ControlSignal{Action: ActionStop})
-	}, 3*24*time.Hour+time.Hour) // while the first call task is open
+	}, 3*24*time.Hour+2*time.Hour) // while the first call task is open
 	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", programs.DefaultHappyCall()))
 	j := s.journey()
 	s.Equal(OutcomeStopped, j.Outcome)
@@ -279,5 +283,5 @@ func (s *happyCallSuite) TestStaleTouchesSkipped() {
 	s.Equal("skipped", j.Done[0].Action)
 	s.Equal("skipped", j.Done[1].Action)
 	s.Require().Len(s.tasks, 1)
-	s.True(s.tasks[0].DueAt.Equal(at(2027, 4, 1, 9, 0)))
+	s.True(s.tasks[0].DueAt.Equal(at(2027, 4, 1, 10, 0)), "due %s", s.tasks[0].DueAt)
 }

@@ -2,12 +2,14 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -33,6 +35,13 @@ type programSuite struct {
 	redeemed bool // what CouponRedeemed answers
 	// onSend, when set, runs after each message is recorded.
 	onSend func(msg)
+	// gateDown, when set and true, makes CheckGate fail (the database is
+	// away).
+	gateDown func() bool
+	// gates counts CheckGate calls; timeouts are the sends' start-to-close
+	// timeouts.
+	gates    int
+	timeouts []time.Duration
 
 	msgs      []msg
 	coupons   []issued
@@ -72,15 +81,22 @@ func (s *programSuite) SetupTest() {
 	s.env.RegisterActivity(&activities.Activities{})
 	s.zone = seoul
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
-	s.redeemed, s.onSend = false, nil
+	s.redeemed, s.onSend, s.gateDown, s.gates, s.timeouts = false, nil, nil, 0, nil
 	s.msgs, s.coupons, s.checks, s.dormant = nil, nil, nil, nil
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
-	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(context.Context, int64, int64) (activities.Gate, error) { return s.gate, nil })
+	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(context.Context, int64, int64, int64) (activities.Gate, error) {
+			s.gates++
+			if s.gateDown != nil && s.gateDown() {
+				return activities.Gate{}, errors.New("database unavailable")
+			}
+			return s.gate, nil
+		})
 	s.env.OnActivity(a.SendMessage, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.SendRequest) (activities.SendResult, error) {
+		func(ctx context.Context, req activities.SendRequest) (activities.SendResult, error) {
+			s.timeouts = append(s.timeouts, activity.GetInfo(ctx).StartToCloseTimeout)
 			s.Equal(int64(70), req.EnrolmentID)
 			s.Equal(int64(700), req.CustomerID)
 			s.Equal(int64(7), req.Template.ProgramID)
@@ -181,3 +197,5 @@ func continuedAs[T any](s *programSuite, workflowType string) T {
 	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	return next
 }
+
+func ptr[T any](v T) *T { return &v }

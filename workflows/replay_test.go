@@ -7,10 +7,22 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/dangol/dangol/worker"
+	"github.com/dangol/dangol/workflows/histories"
 )
 
+// TestReplayCorpusIsAppendOnly guards the corpus: a committed history is
+// never changed or deleted, and every history is listed with its SHA-256
+// in testdata/HISTORIES.sha256 (e2e recordings add a new dated file and
+// its line; see histories.Add).
+func TestReplayCorpusIsAppendOnly(t *testing.T) {
+	if err := histories.Check("testdata"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestReplayCommittedHistories replays runs recorded from the real stack
-// (e2e, DANGOL_UPDATE_HISTORIES=1) with the current workflow code. A
+// (e2e, DANGOL_UPDATE_HISTORIES=1, which adds new dated files) with the
+// current workflow code. A
 // failure means a change would break enrolments that are already running:
 // put it behind workflow.GetVersion instead.
 func TestReplayCommittedHistories(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -17,7 +18,7 @@ func TestSecondPurchase(t *testing.T) { suite.Run(t, new(secondPurchaseSuite)) }
 func (s *secondPurchaseSuite) input(start time.Time, p programs.SecondPurchase) SecondPurchaseInput {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Params: p}
+	return SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(enrol.PlanSecondPurchase(p))}
 }
 
 const (
@@ -73,13 +74,13 @@ func (s *secondPurchaseSuite) TestRedeemedFoundAtExpiry() {
 // the coupon lapses at the end of the customer's local day.
 func (s *secondPurchaseSuite) TestMailInNewYork() {
 	s.zone = newYork
-	start := s.at(2027, 1, 24, 20, 0)
+	start := s.at(2027, 1, 24, 19, 0)
 	p := programs.SecondPurchase{Channel: store.ChannelEmail, CouponAfter: programs.MustOffset("7d"),
 		Coupon: programs.Coupon{ValidFor: programs.MustOffset("1mo")}}
 	s.env.ExecuteWorkflow(SecondPurchase, s.input(start, p))
 	s.ended(OutcomeExpired, s.endOfDay(2027, 2, 28))
 	s.Equal([]msg{
 		{"second_purchase:7:e70:thank_you:email", store.ChannelEmail, programs.StepThankYou, 0, false, 9000, start},
-		{"second_purchase:7:e70:coupon:email", store.ChannelEmail, programs.StepCoupon, 501, false, 9000, s.at(2027, 1, 31, 20, 0)},
+		{"second_purchase:7:e70:coupon:email", store.ChannelEmail, programs.StepCoupon, 501, false, 9000, s.at(2027, 1, 31, 19, 0)},
 	}, s.msgs)
 }

@@ -1,9 +1,8 @@
 package workflows
 
 import (
-	"time"
-
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -16,48 +15,75 @@ import (
 type WelcomeBackInput = enrol.WelcomeBackInput
 
 // WelcomeBack invites a lapsed customer back: a personal greeting with a
-// unique coupon at once, a reminder some days before the coupon expires if
-// it is still unused, and the end when it is used or expires. Any purchase
-// or redemption signalled on the way ends it as converted.
+// unique coupon at once (at the program's send hour), a reminder some days
+// before the coupon expires if it is still unused, and the end when it is
+// used or expires. Any purchase or redemption on the way ends it as
+// converted.
 func WelcomeBack(ctx workflow.Context, in WelcomeBackInput) (Journey, error) {
+	var plan enrol.WelcomeBackPlan
+	switch {
+	case in.Plan != nil:
+		plan = *in.Plan
+	case in.LegacyParams != nil:
+		plan = in.LegacyParams.Plan()
+	}
 	r, err := newRunner(ctx, in.Enrolment,
-		fmt.Sprintf("%s:%d:e%d", programs.KindWelcomeBack, in.ProgramID, in.EnrolmentID), in.Params.ExitsOnPurchase())
+		fmt.Sprintf("%s:%d:e%d", programs.KindWelcomeBack, in.ProgramID, in.EnrolmentID), true, plan.Timing, in.Progress)
 	if err != nil {
 		return Journey{}, err
 	}
-	w := &welcomeBack{runner: r, p: in.Params}
-	return w.run(ctx)
+	w := &welcomeBack{runner: r, p: plan}
+	w.continueAsNew = func(ctx workflow.Context, p enrol.Progress) error {
+		next := in
+		next.Plan, next.LegacyParams, next.Progress = &plan, nil, &p
+		return workflow.NewContinueAsNewError(ctx, WelcomeBack, next)
+	}
+	return w.run(ctx, in.Progress)
 }
 
 type welcomeBack struct {
 	*runner
-	p programs.WelcomeBack
+	p enrol.WelcomeBackPlan
 }
 
-func (w *welcomeBack) run(ctx workflow.Context) (Journey, error) {
-	if err := w.activate(ctx); err != nil {
-		return w.state, err
+// Steps of a welcome-back, as Progress.Next counts them.
+const (
+	welcomeBackGreeting = iota
+	welcomeBackReminder
+)
+
+func (w *welcomeBack) run(ctx workflow.Context, resumed *enrol.Progress) (Journey, error) {
+	var coupon activities.IssuedCoupon
+	var greeted time.Time
+	if resumed != nil && resumed.Next > welcomeBackGreeting {
+		coupon = activities.IssuedCoupon{ID: resumed.CouponID, ExpiresAt: resumed.CouponExpires}
+	} else {
+		if resumed == nil {
+			if err := w.activate(ctx); err != nil {
+				return w.state, err
+			}
+		}
+		ok, err := w.waitFor(ctx, programs.StepGreeting, workflow.Now(ctx))
+		if err != nil {
+			return w.state, err
+		}
+		if !ok {
+			return w.finish(ctx)
+		}
+		if coupon, err = w.issueCoupon(ctx, programs.StepGreeting, w.p.Coupon); err != nil {
+			return w.state, err
+		}
+		greeted = workflow.Now(ctx)
+		w.progress.Next, w.progress.CouponID, w.progress.CouponExpires = welcomeBackReminder, coupon.ID, coupon.ExpiresAt
+		w.sendStep(ctx, programs.StepGreeting, coupon.ID)
 	}
-	ok, err := w.waitFor(ctx, programs.StepGreeting, workflow.Now(ctx))
-	if err != nil {
-		return w.state, err
-	}
-	if !ok {
-		return w.finish(ctx)
-	}
-	coupon, err := w.issueCoupon(ctx, programs.StepGreeting, w.p.Coupon)
-	if err != nil {
-		return w.state, err
-	}
-	greeted := workflow.Now(ctx)
-	w.sendStep(ctx, programs.StepGreeting, coupon.ID)
 
 	if err := w.remind(ctx, coupon, greeted); err != nil {
 		return w.state, err
 	}
 
 	w.state.Next = &NextStep{Touch: "expiry", At: coupon.ExpiresAt, Waiting: "time"}
-	if w.sleepUntil(ctx, coupon.ExpiresAt) {
+	if w.sleepUntil(ctx, coupon.ExpiresAt, nil) {
 		if err := w.endOnRedemption(ctx, coupon.ID); err != nil {
 			return w.state, err
 		}
@@ -73,10 +99,15 @@ func (w *welcomeBack) remind(ctx workflow.Context, coupon activities.IssuedCoupo
 	at := w.p.ReminderBefore.Before(coupon.ExpiresAt, w.loc)
 	if w.p.ReminderBefore.Exact == 0 {
 		// A coupon expires at the end of a day; the reminder goes on its
-		// day at the hour the greeting went out, not just before midnight.
+		// day at the send hour (before that change: at the hour the
+		// greeting went out), not just before midnight.
 		y, m, d := at.In(w.loc).Date()
-		g := greeted.In(w.loc)
-		at = time.Date(y, m, d, g.Hour(), g.Minute(), g.Second(), 0, w.loc)
+		if changed(ctx, changeDaytimeSends) {
+			at = time.Date(y, m, d, w.timing.From, 0, 0, 0, w.loc)
+		} else {
+			g := greeted.In(w.loc)
+			at = time.Date(y, m, d, g.Hour(), g.Minute(), g.Second(), 0, w.loc)
+		}
 	}
 	if !at.After(workflow.Now(ctx)) || w.ended() {
 		return nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -17,7 +18,7 @@ func TestWelcomeBack(t *testing.T) { suite.Run(t, new(welcomeBackSuite)) }
 func (s *welcomeBackSuite) input(start time.Time, p programs.WelcomeBack) WelcomeBackInput {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Params: p}
+	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanWelcomeBack(p))}
 }
 
 const (
@@ -43,6 +44,7 @@ func (s *welcomeBackSuite) TestGreetingReminderExpiry() {
 
 // Mail, a two-month coupon from Jan 31 (valid through Mar 31) and a
 // reminder a month before: Feb 28, the month counted back with clamping.
+// Enrolled at 09:30, the greeting waits for the send hour (10:00).
 func (s *welcomeBackSuite) TestEmailMonthlyCoupon() {
 	start := s.at(2027, 1, 31, 9, 30)
 	p := programs.WelcomeBack{Channel: store.ChannelEmail, Coupon: programs.Coupon{ValidFor: programs.MustOffset("2mo")},
@@ -50,8 +52,8 @@ func (s *welcomeBackSuite) TestEmailMonthlyCoupon() {
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, p))
 	s.ended(OutcomeExpired, s.endOfDay(2027, 3, 31))
 	s.Equal([]msg{
-		{"welcome_back:7:e70:greeting:email", store.ChannelEmail, programs.StepGreeting, 501, false, 0, start},
-		{"welcome_back:7:e70:reminder:email", store.ChannelEmail, programs.StepReminder, 501, false, 0, s.at(2027, 2, 28, 9, 30)},
+		{"welcome_back:7:e70:greeting:email", store.ChannelEmail, programs.StepGreeting, 501, false, 0, s.at(2027, 1, 31, 10, 0)},
+		{"welcome_back:7:e70:reminder:email", store.ChannelEmail, programs.StepReminder, 501, false, 0, s.at(2027, 2, 28, 10, 0)},
 	}, s.msgs)
 }
 
@@ -114,7 +116,8 @@ func (s *welcomeBackSuite) TestJourneyShowsReminderNext() {
 	s.True(queried)
 }
 
-// Pause holds the reminder until resume; it goes out then, and the coupon
+// Pause holds the reminder until resume; it goes out at the next send
+// hour after it (resumed at 11:00: the next day at 10:00), and the coupon
 // still expires on its day.
 func (s *welcomeBackSuite) TestPauseHoldsReminderUntilResume() {
 	start := s.at(2027, 3, 2, 10, 0)
@@ -131,12 +134,12 @@ func (s *welcomeBackSuite) TestPauseHoldsReminderUntilResume() {
 	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.Require().Len(s.msgs, 2)
 	s.Equal(wbReminder, s.msgs[1].key)
-	s.True(s.msgs[1].at.Equal(s.at(2027, 3, 27, 11, 0)), "reminder at %s", s.msgs[1].at)
+	s.True(s.msgs[1].at.Equal(s.at(2027, 3, 28, 10, 0)), "reminder at %s", s.msgs[1].at)
 }
 
 // A pause that lasts past the coupon's expiry drops the reminder: it
 // would announce an expiry that has happened. The enrolment ends as
-// expired when the program resumes.
+// expired at the reminder's send hour after the program resumed.
 func (s *welcomeBackSuite) TestPausePastExpiryDropsReminder() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 20, 10, 0), func() {
@@ -148,7 +151,7 @@ func (s *welcomeBackSuite) TestPausePastExpiryDropsReminder() {
 		s.env.SignalWorkflow(SignalControl, ControlSignal{Action: ActionResume})
 	})
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	j := s.ended(OutcomeExpired, s.at(2027, 4, 3, 9, 0))
+	j := s.ended(OutcomeExpired, s.at(2027, 4, 3, 10, 0))
 	s.Len(s.msgs, 1, "greeting only")
 	var skipped bool
 	for _, d := range j.Done {

@@ -1,0 +1,173 @@
+package activities_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/internal/testenv"
+	"github.com/dangol/dangol/programs"
+	"github.com/dangol/dangol/store"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+type fixture struct {
+	t   *testing.T
+	ctx context.Context
+	st  *store.Store
+	n   int
+}
+
+func newFixture(t *testing.T) *fixture {
+	st, _ := testenv.Store(t)
+	return &fixture{t: t, ctx: context.Background(), st: st}
+}
+
+func (f *fixture) customer(ext string) store.Customer {
+	f.t.Helper()
+	phone := "+8210" + fmt.Sprintf("%08d", len(ext)*1000+f.n)
+	f.n++
+	c, _, err := f.st.UpsertCustomer(f.ctx, store.Customer{ExternalID: ext, Name: "고객", Phone: &phone, TimeZone: "Asia/Seoul", Locale: "ko-KR",
+		Consent: map[string]store.Consent{"sms": {Granted: true, At: time.Now(), Source: "pos"}}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) program(kind string) store.Program {
+	f.t.Helper()
+	p, err := programs.Parse(kind, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	raw, _ := json.Marshal(p)
+	prog, err := f.st.CreateProgram(f.ctx, kind, kind, raw)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return prog
+}
+
+// buy records a purchase; plan, when given, enrols the customer with it
+// (as the API does for second purchase).
+func (f *fixture) buy(c store.Customer, at time.Time, plan []store.EnrolmentPlan) (store.Purchase, []store.Enrolment) {
+	f.t.Helper()
+	f.n++
+	p, created, es, err := f.st.RecordPurchase(f.ctx, store.Purchase{ExternalID: fmt.Sprintf("o-%s-%d", c.ExternalID, f.n), CustomerID: c.ID,
+		Amount: "10000", Currency: "KRW", Store: "강남점", PurchasedAt: at},
+		func(store.Purchase, int) ([]store.EnrolmentPlan, error) { return plan, nil })
+	if err != nil || !created {
+		f.t.Fatalf("purchase: created=%v %v", created, err)
+	}
+	return p, es
+}
+
+func (f *fixture) gate(a *activities.Activities, prog store.Program, c store.Customer, enrolmentID int64) activities.Gate {
+	f.t.Helper()
+	g, err := a.CheckGate(f.ctx, prog.ID, c.ID, enrolmentID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return g
+}
+
+// The database gate knows conversions (issue 6, defect 7): after a
+// purchase recorded since the enrolment started, or the redemption of its
+// coupon, CheckGate says so, whatever became of the converted signal.
+// Purchases before the enrolment, the purchase that enrolled the customer
+// and other customers' purchases do not count.
+func TestCheckGateSeesConversionsSinceTheEnrolmentStarted(t *testing.T) {
+	f := newFixture(t)
+	a := &activities.Activities{Store: f.st}
+
+	// Second purchase: the first purchase enrols the customer.
+	sp := f.program(programs.KindSecondPurchase)
+	buyer := f.customer("buyer")
+	other := f.customer("other")
+	first, es := f.buy(buyer, time.Now().Add(-time.Hour), []store.EnrolmentPlan{{ProgramID: sp.ID, ProgramVersion: 1, WorkflowID: fmt.Sprintf("sp/%d", buyer.ID)}})
+	if len(es) != 1 || *es[0].PurchaseID != first.ID {
+		t.Fatalf("enrolments %+v", es)
+	}
+	e := es[0]
+	if g := f.gate(a, sp, buyer, e.ID); g.Converted() || g.ProgramStatus != store.ProgramActive {
+		t.Fatalf("the enrolling purchase converts: %+v", g)
+	}
+	f.buy(other, time.Now(), nil)
+	if g := f.gate(a, sp, buyer, e.ID); g.Converted() {
+		t.Fatalf("another customer's purchase converts: %+v", g)
+	}
+	f.buy(buyer, time.Now(), nil)
+	if g := f.gate(a, sp, buyer, e.ID); !g.Purchased || g.Redeemed {
+		t.Fatalf("second purchase not seen: %+v", g)
+	}
+	// Without an enrolment id (a task scheduled by an older worker) the
+	// gate answers as before.
+	if g := f.gate(a, sp, buyer, 0); g.Converted() {
+		t.Fatalf("gate without enrolment: %+v", g)
+	}
+
+	// Welcome back: enrolled by a sweep after an old purchase; its coupon
+	// is redeemed at the till.
+	wb := f.program(programs.KindWelcomeBack)
+	lapsed := f.customer("lapsed")
+	f.buy(lapsed, time.Now().AddDate(0, 0, -120), nil)
+	enrolled, err := f.st.EnrolCustomers(f.ctx, wb.ID, 1, []int64{lapsed.ID}, func(c int64) string { return fmt.Sprintf("wb/%d", c) })
+	if err != nil || len(enrolled) != 1 {
+		t.Fatalf("enrol: %+v %v", enrolled, err)
+	}
+	we := enrolled[0]
+	if g := f.gate(a, wb, lapsed, we.ID); g.Converted() {
+		t.Fatalf("a purchase from before the enrolment converts: %+v", g)
+	}
+	k, err := f.st.IssueCoupon(f.ctx, store.Coupon{IdempotencyKey: "wb-greeting", ProgramID: &wb.ID, EnrolmentID: &we.ID, CustomerID: lapsed.ID,
+		Kind: "amount", Value: "10000", Currency: "KRW", ExpiresAt: time.Now().AddDate(0, 0, 30)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := f.gate(a, wb, lapsed, we.ID); g.Converted() {
+		t.Fatalf("an unused coupon converts: %+v", g)
+	}
+	if _, _, err := f.st.RedeemCoupon(f.ctx, k.Code, "pos-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if g := f.gate(a, wb, lapsed, we.ID); !g.Redeemed || g.Purchased {
+		t.Fatalf("redemption not seen: %+v", g)
+	}
+}
+
+// Escalations outlive the enrolment (issue 6, defect 15): the enrolment's
+// end cancels its open happy-call tasks, never the store manager's
+// escalation.
+func TestCancelOpenTasksKeepsEscalations(t *testing.T) {
+	f := newFixture(t)
+	a := &activities.Activities{Store: f.st}
+	hc := f.program(programs.KindHappyCall)
+	c := f.customer("complainer")
+	p, es := f.buy(c, time.Now(), []store.EnrolmentPlan{{ProgramID: hc.ID, ProgramVersion: 1, WorkflowID: fmt.Sprintf("hc/%d", c.ID), PerPurchase: true}})
+	e := es[0]
+	task := func(key, kind string) int64 {
+		id, err := f.st.CreateCallTask(f.ctx, store.CallTask{IdempotencyKey: key, Kind: kind, CustomerID: c.ID, EnrolmentID: &e.ID,
+			Store: p.Store, AssigneeRole: store.RoleStaff, DueAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id.ID
+	}
+	call := task("call", store.TaskHappyCall)
+	escalation := task("escalation", store.TaskEscalation)
+	n, err := a.CancelOpenTasks(f.ctx, e.ID)
+	if err != nil || n != 1 {
+		t.Fatalf("cancelled %d, %v; want the call only", n, err)
+	}
+	for id, want := range map[int64]string{call: store.TaskCancelled, escalation: store.TaskOpen} {
+		got, err := f.st.CallTask(f.ctx, id)
+		if err != nil || got.Status != want {
+			t.Fatalf("task %d (%s): %s, %v; want %s", id, got.Kind, got.Status, err, want)
+		}
+	}
+}

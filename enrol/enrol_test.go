@@ -1,0 +1,187 @@
+package enrol_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dangol/dangol/enrol"
+	"github.com/dangol/dangol/programs"
+)
+
+func parse(t *testing.T, kind, raw string) programs.Params {
+	t.Helper()
+	p, err := programs.Parse(kind, json.RawMessage(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var member = enrol.Member{EnrolmentID: 70, WorkflowID: "wf/70", CustomerID: 700, TimeZone: "Asia/Seoul",
+	BirthMonth: time.June, BirthDay: 15, PurchaseID: 9000, PurchasedAt: time.Date(2027, 5, 10, 14, 0, 0, 0, time.UTC)}
+
+// Every kind is started by For: the workflow registered for it, the id
+// stored with the enrolment, re-entry allowed for segment programs only,
+// and an input that pins the plan. Inputs carry no message text and no
+// audience: the defaults' texts and the filter never appear in them.
+func TestForEveryKind(t *testing.T) {
+	for _, c := range []struct {
+		kind, workflow string
+		reuse          bool
+	}{
+		{programs.KindHappyCall, enrol.WorkflowHappyCall, false},
+		{programs.KindSecondPurchase, enrol.WorkflowSecondPurchase, false},
+		{programs.KindWelcomeBack, enrol.WorkflowWelcomeBack, true},
+		{programs.KindDormantWakeup, enrol.WorkflowDormantWakeup, true},
+		{programs.KindBirthday, enrol.WorkflowBirthday, true},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			params := parse(t, c.kind, `{}`)
+			spec, err := enrol.For(enrol.Program{ID: 7, Kind: c.kind, Version: 3, Params: params}, member)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.Workflow != c.workflow || spec.WorkflowID != "wf/70" || spec.Reuse != c.reuse || spec.Kind != c.kind {
+				t.Fatalf("spec %+v", spec)
+			}
+			want := enrol.Enrolment{ProgramID: 7, ProgramVersion: 3, EnrolmentID: 70, CustomerID: 700, TimeZone: "Asia/Seoul"}
+			if spec.Enrolment != want {
+				t.Fatalf("enrolment %+v", spec.Enrolment)
+			}
+			raw, err := json.Marshal(spec.Input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, _ := json.Marshal(params)
+			for _, text := range texts(stored) {
+				if strings.Contains(string(raw), text) {
+					t.Errorf("input carries the text %q: %s", text, raw)
+				}
+			}
+			for _, field := range []string{"audience", "Audience", "Params", "consent"} {
+				if strings.Contains(string(raw), `"`+field+`"`) {
+					t.Errorf("input carries %s: %s", field, raw)
+				}
+			}
+			if !strings.Contains(string(raw), `"Timing"`) {
+				t.Errorf("input pins no timing: %s", raw)
+			}
+		})
+	}
+}
+
+// texts collects the message texts of stored params.
+func texts(raw []byte) []string {
+	var v any
+	_ = json.Unmarshal(raw, &v)
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if s, ok := x.(string); ok && (k == "text" || k == "subject" || k == "sms" || k == "fallback_sms" || k == "call_script" || k == "email") && len(s) > 3 {
+					out = append(out, s)
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range t {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// Programs that follow a purchase cannot start without it; an enrolment
+// without its stored workflow id cannot start at all.
+func TestForRefusesIncompleteEnrolments(t *testing.T) {
+	noPurchase := member
+	noPurchase.PurchaseID = 0
+	if _, err := enrol.For(enrol.Program{ID: 7, Kind: programs.KindHappyCall, Params: parse(t, programs.KindHappyCall, `{}`)}, noPurchase); !errors.Is(err, enrol.ErrNotStartable) {
+		t.Fatalf("happy call without purchase: %v", err)
+	}
+	noID := member
+	noID.WorkflowID = ""
+	if _, err := enrol.For(enrol.Program{ID: 7, Kind: programs.KindWelcomeBack, Params: parse(t, programs.KindWelcomeBack, `{}`)}, noID); !errors.Is(err, enrol.ErrNotStartable) {
+		t.Fatalf("no workflow id: %v", err)
+	}
+}
+
+// The send hour and spacing a marketer sets are pinned; defaults are
+// 10:00 and 4 hours; plans in seconds and minutes run on exact time.
+func TestTimingPinned(t *testing.T) {
+	wb := enrol.PlanWelcomeBack(*parse(t, programs.KindWelcomeBack, `{"send_hour": 0, "min_spacing": "0s"}`).(*programs.WelcomeBack))
+	if wb.Timing != (enrol.Timing{From: 0, To: 1}) {
+		t.Fatalf("midnight, no spacing: %+v", wb.Timing)
+	}
+	d := enrol.PlanDormantWakeup(*parse(t, programs.KindDormantWakeup, `{}`).(*programs.DormantWakeup))
+	if d.Timing != (enrol.Timing{From: 10, To: 11, MinSpacing: programs.MustOffset("4h")}) {
+		t.Fatalf("defaults: %+v", d.Timing)
+	}
+	sp := enrol.PlanSecondPurchase(*parse(t, programs.KindSecondPurchase, `{"coupon_after": "2s", "min_spacing": "1m"}`).(*programs.SecondPurchase))
+	if sp.Timing != (enrol.Timing{Exact: true, From: enrol.DaytimeFrom, To: enrol.DaytimeTo, MinSpacing: programs.MustOffset("1m")}) {
+		t.Fatalf("second purchase in seconds: %+v", sp.Timing)
+	}
+	for _, c := range []struct {
+		offsets []string
+		exact   bool
+	}{
+		{[]string{"2s", "4s", "30m"}, true},
+		{[]string{"0s", "2s"}, true},
+		{[]string{"0s"}, false},
+		{[]string{"2s", "1h"}, false},
+		{[]string{"72h"}, false},
+		{[]string{"30s", "1d"}, false},
+		{[]string{"1mo"}, false},
+	} {
+		var os []programs.Offset
+		for _, o := range c.offsets {
+			os = append(os, programs.MustOffset(o))
+		}
+		if got := enrol.ExactPlan(os...); got != c.exact {
+			t.Errorf("ExactPlan(%v) = %v", c.offsets, got)
+		}
+	}
+}
+
+// Inputs written before plans were pinned (committed histories carry
+// them) still decode: their parameters give the same plan as the program
+// would today, with the default send hour and spacing.
+func TestLegacyInputsDecode(t *testing.T) {
+	old := `{"ProgramID":7,"ProgramVersion":1,"EnrolmentID":70,"CustomerID":700,"TimeZone":"Asia/Seoul",
+		"Params":{"audience":{"consent":"sms"},"hour":0,"time_zone":"Asia/Seoul","cooldown":"180d","lapsed_days":90,"channel":"sms",
+		"coupon":{"kind":"amount","value":"10000","currency":"KRW","valid_for":"60s"},"reminder_before":"25s",
+		"greeting":{"text":"안녕 {{.Name}}"},"reminder":{"text":"곧 만료"}}}`
+	var in enrol.WelcomeBackInput
+	if err := json.Unmarshal([]byte(old), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.Plan != nil || in.LegacyParams == nil {
+		t.Fatalf("decoded %+v", in)
+	}
+	got := in.LegacyParams.Plan()
+	want := enrol.WelcomeBackPlan{Channel: "sms", Coupon: programs.Coupon{Kind: "amount", Value: "10000", Currency: "KRW", ValidFor: programs.MustOffset("60s")},
+		ReminderBefore: programs.MustOffset("25s"), Timing: enrol.Timing{Exact: true, From: 10, To: 11, MinSpacing: programs.MustOffset("4h")}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("plan %+v, want %+v", got, want)
+	}
+	back, _ := json.Marshal(in)
+	if strings.Contains(string(back), "안녕") || strings.Contains(string(back), "audience") {
+		t.Fatalf("texts survive a round trip: %s", back)
+	}
+
+	var b enrol.BirthdayInput
+	if err := json.Unmarshal([]byte(`{"Params":{"card_before":"7d","send_hour":9,"coupon":{"kind":"amount","value":"5000","valid_for":"14d"},"card":{"text":"x"}},"Month":6,"Day":15}`), &b); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.LegacyParams.Plan(); p.Timing.From != 9 || p.CardBefore != programs.MustOffset("7d") {
+		t.Fatalf("birthday plan %+v", p)
+	}
+}

@@ -1,0 +1,219 @@
+package enrol
+
+import (
+	"time"
+
+	"github.com/dangol/dangol/programs"
+)
+
+// Timing is when an enrolment's messages may go, pinned with its plan.
+type Timing struct {
+	// Exact sends each message at its step's moment, at any hour: a plan
+	// counted in seconds and minutes only (tests and demos, see ExactPlan).
+	Exact bool `json:",omitempty"`
+	// From and To are the customer's local hours, [From, To), messages go
+	// in: a segment program's send hour (To = From+1), or the daytime
+	// (DaytimeFrom-DaytimeTo) for programs that follow a purchase. A
+	// message due outside them waits for the next From:00.
+	From, To int
+	// MinSpacing is the least time between two messages of the
+	// enrolment. It never holds a step back further than the plan itself
+	// spaced it from the one before, so it only matters when steps come
+	// due together (after a pause or an outage).
+	MinSpacing programs.Offset
+}
+
+// Messages that follow a purchase (happy call, second purchase) go between
+// 10:00 and 20:00 in the customer's zone.
+const (
+	DaytimeFrom = 10
+	DaytimeTo   = 20
+)
+
+// exactBelow is the longest offset of a plan that still runs on exact
+// time: plans in seconds and minutes are tests and demos; a plan with an
+// hour, a day or more is a marketer's and keeps to the send hours.
+const exactBelow = time.Hour
+
+// ExactPlan reports whether a plan with these offsets (those that time
+// its messages: steps, reminders, call windows, not a coupon's validity
+// unless a message counts back from it) runs on exact time: at least one
+// is set and every one is under an hour with no calendar unit. "72h" or
+// "1d" keep to the send hours.
+func ExactPlan(offsets ...programs.Offset) bool {
+	set := false
+	for _, o := range offsets {
+		if o.IsZero() {
+			continue
+		}
+		if o.Months != 0 || o.Days != 0 || o.Exact >= exactBelow {
+			return false
+		}
+		set = true
+	}
+	return set
+}
+
+func sendHourTiming(p programs.Pacing, offsets ...programs.Offset) Timing {
+	h := programs.DefaultSendHour
+	if p.SendHour != nil {
+		h = *p.SendHour
+	}
+	return Timing{Exact: ExactPlan(offsets...), From: h, To: h + 1, MinSpacing: minSpacing(p)}
+}
+
+func daytimeTiming(p programs.Pacing, offsets ...programs.Offset) Timing {
+	return Timing{Exact: ExactPlan(offsets...), From: DaytimeFrom, To: DaytimeTo, MinSpacing: minSpacing(p)}
+}
+
+func minSpacing(p programs.Pacing) programs.Offset {
+	if p.MinSpacing != nil {
+		return *p.MinSpacing
+	}
+	return programs.MustOffset(programs.DefaultMinSpacing)
+}
+
+// HappyCallTiming is the happy call's timing: daytime, default spacing.
+// (The happy call's parameters have no pacing of their own.)
+func HappyCallTiming(steps []programs.Step, callWindow programs.Offset) Timing {
+	var offsets []programs.Offset
+	for _, s := range steps {
+		offsets = append(offsets, s.Offset)
+		if s.Call {
+			offsets = append(offsets, callWindow)
+		}
+	}
+	return daytimeTiming(programs.Pacing{}, offsets...)
+}
+
+// WelcomeBackPlan is what a welcome-back enrolment is pinned to.
+type WelcomeBackPlan struct {
+	Channel        string
+	Coupon         programs.Coupon
+	ReminderBefore programs.Offset
+	Timing         Timing
+}
+
+// DormantWakeupPlan is what a wake-up enrolment is pinned to.
+type DormantWakeupPlan struct {
+	Steps  []WakeupStep
+	Coupon programs.Coupon
+	Timing Timing
+}
+
+// WakeupStep is one contact of the wake-up cadence, without its message.
+type WakeupStep struct {
+	Key     string
+	Offset  programs.Offset
+	Channel string
+	Coupon  bool `json:",omitempty"`
+	Survey  bool `json:",omitempty"`
+}
+
+// BirthdayPlan is what a birthday enrolment is pinned to; Timing.From is
+// the send hour.
+type BirthdayPlan struct {
+	CardBefore programs.Offset
+	Coupon     programs.Coupon
+	Timing     Timing
+}
+
+// SecondPurchasePlan is what a second-purchase enrolment is pinned to.
+type SecondPurchasePlan struct {
+	Channel     string
+	CouponAfter programs.Offset
+	Coupon      programs.Coupon
+	Timing      Timing
+}
+
+// PlanWelcomeBack pins a welcome-back program's parameters.
+func PlanWelcomeBack(p programs.WelcomeBack) WelcomeBackPlan {
+	return WelcomeBackPlan{Channel: p.Channel, Coupon: p.Coupon, ReminderBefore: p.ReminderBefore,
+		Timing: sendHourTiming(p.Pacing, p.ReminderBefore, p.Coupon.ValidFor)}
+}
+
+// PlanDormantWakeup pins a wake-up program's parameters.
+func PlanDormantWakeup(p programs.DormantWakeup) DormantWakeupPlan {
+	plan := DormantWakeupPlan{Coupon: p.Coupon}
+	var offsets []programs.Offset
+	for _, s := range p.Steps {
+		plan.Steps = append(plan.Steps, WakeupStep{Key: s.Key, Offset: s.Offset, Channel: s.Channel, Coupon: s.Coupon, Survey: s.Survey})
+		offsets = append(offsets, s.Offset)
+	}
+	plan.Timing = sendHourTiming(p.Pacing, offsets...)
+	return plan
+}
+
+// PlanBirthday pins a birthday program's parameters.
+func PlanBirthday(p programs.Birthday) BirthdayPlan {
+	return BirthdayPlan{CardBefore: p.CardBefore, Coupon: p.Coupon, Timing: sendHourTiming(p.Pacing, p.CardBefore)}
+}
+
+// PlanSecondPurchase pins a second-purchase program's parameters.
+func PlanSecondPurchase(p programs.SecondPurchase) SecondPurchasePlan {
+	return SecondPurchasePlan{Channel: p.Channel, CouponAfter: p.CouponAfter, Coupon: p.Coupon,
+		Timing: daytimeTiming(p.Pacing, p.CouponAfter)}
+}
+
+// The Legacy types read the parameters that inputs written before plans
+// were pinned carried; JSON decoding drops their texts and audience.
+
+// LegacyWelcomeBack is the deprecated WelcomeBackInput.Params.
+type LegacyWelcomeBack struct {
+	Channel        string          `json:"channel"`
+	Coupon         programs.Coupon `json:"coupon"`
+	ReminderBefore programs.Offset `json:"reminder_before"`
+	programs.Pacing
+}
+
+// Plan is the plan the parameters stand for.
+func (l LegacyWelcomeBack) Plan() WelcomeBackPlan {
+	return PlanWelcomeBack(programs.WelcomeBack{Channel: l.Channel, Coupon: l.Coupon, ReminderBefore: l.ReminderBefore, Pacing: l.Pacing})
+}
+
+// LegacyDormantWakeup is the deprecated DormantWakeupInput.Params.
+type LegacyDormantWakeup struct {
+	Coupon programs.Coupon `json:"coupon"`
+	Steps  []struct {
+		Key     string          `json:"key"`
+		Offset  programs.Offset `json:"offset"`
+		Channel string          `json:"channel"`
+		Coupon  bool            `json:"coupon,omitempty"`
+		Survey  bool            `json:"survey,omitempty"`
+	} `json:"steps"`
+	programs.Pacing
+}
+
+// Plan is the plan the parameters stand for.
+func (l LegacyDormantWakeup) Plan() DormantWakeupPlan {
+	p := programs.DormantWakeup{Coupon: l.Coupon, Pacing: l.Pacing}
+	for _, s := range l.Steps {
+		p.Steps = append(p.Steps, programs.WakeupStep{Key: s.Key, Offset: s.Offset, Channel: s.Channel, Coupon: s.Coupon, Survey: s.Survey})
+	}
+	return PlanDormantWakeup(p)
+}
+
+// LegacyBirthday is the deprecated BirthdayInput.Params.
+type LegacyBirthday struct {
+	CardBefore programs.Offset `json:"card_before"`
+	Coupon     programs.Coupon `json:"coupon"`
+	programs.Pacing
+}
+
+// Plan is the plan the parameters stand for.
+func (l LegacyBirthday) Plan() BirthdayPlan {
+	return PlanBirthday(programs.Birthday{CardBefore: l.CardBefore, Coupon: l.Coupon, Pacing: l.Pacing})
+}
+
+// LegacySecondPurchase is the deprecated SecondPurchaseInput.Params.
+type LegacySecondPurchase struct {
+	Channel     string          `json:"channel"`
+	CouponAfter programs.Offset `json:"coupon_after"`
+	Coupon      programs.Coupon `json:"coupon"`
+	programs.Pacing
+}
+
+// Plan is the plan the parameters stand for.
+func (l LegacySecondPurchase) Plan() SecondPurchasePlan {
+	return PlanSecondPurchase(programs.SecondPurchase{Channel: l.Channel, CouponAfter: l.CouponAfter, Coupon: l.Coupon, Pacing: l.Pacing})
+}
