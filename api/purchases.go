@@ -40,8 +40,8 @@ type purchaseInput struct {
 var (
 	amountPattern   = regexp.MustCompile(`^\d{1,12}(\.\d{1,2})?$`)
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-	// minPurchasedAt bounds how far back a sale may be dated: older
-	// history belongs in an import, not in a program's trigger.
+	// minPurchasedAt bounds how far back a sale may be dated: an earlier
+	// date is a typo, and would start a program whose every step is due.
 	minPurchasedAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
