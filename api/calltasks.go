@@ -27,6 +27,10 @@ func (s *Server) listCallTasks(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, badField("status", "must be open, completed, expired or cancelled"))
 		return
 	}
+	if err := checkLength("store", f.Store, 200); err != nil {
+		renderError(w, r, err)
+		return
+	}
 	if v := q.Get("due_before"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
@@ -71,8 +75,8 @@ func (s *Server) completeCallTask(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, badField("outcome", "must be reached, no_answer or complaint"))
 		return
 	}
-	if len(in.Note) > 4000 {
-		renderError(w, r, badField("note", "longer than 4000 characters"))
+	if err := checkLength("note", in.Note, 4000); err != nil {
+		renderError(w, r, err)
 		return
 	}
 	t, changed, err := s.Store.CompleteCallTask(r.Context(), id, in.Outcome, in.Note)

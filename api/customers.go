@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/nyaruka/phonenumbers"
@@ -20,10 +19,23 @@ import (
 
 func (s *Server) customerRoutes() chi.Router {
 	r := chi.NewRouter()
-	r.Put("/{externalID}", s.putCustomer)
-	r.Get("/{externalID}", s.getCustomer)
-	r.Get("/{externalID}/journey", s.customerJourney)
+	// An id that could never have been stored is refused before any SQL,
+	// the same way for reads as for writes.
+	ir := r.With(externalIDParam)
+	ir.Put("/{externalID}", s.putCustomer)
+	ir.Get("/{externalID}", s.getCustomer)
+	ir.Get("/{externalID}/journey", s.customerJourney)
 	return r
+}
+
+func externalIDParam(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := validExternalID("externalId", chi.URLParam(r, "externalID")); err != nil {
+			renderError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type consentInput struct {
@@ -64,7 +76,15 @@ type customerInput struct {
 var (
 	externalIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 	e164Pattern       = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
+	// A BCP 47 tag as stores send them: language, then region or script.
+	localePattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$`)
 )
+
+// maxEmail is the longest address SMTP can carry (RFC 5321 path limit).
+const maxEmail = 254
+
+// minBirthday bounds birthdays from below; no living customer is older.
+var minBirthday = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func validExternalID(field, id string) error {
 	if !externalIDPattern.MatchString(id) {
@@ -73,14 +93,28 @@ func validExternalID(field, id string) error {
 	return nil
 }
 
-// validE164 accepts only a number already in E.164 that could exist: the
-// provider would refuse anything else months later, mid-program.
-func validE164(phone string) bool {
+// normalizePhone accepts only a number written in E.164 that could exist
+// (the provider would refuse anything else months later, mid-program) and
+// returns its canonical form: "+8201012345678", with the domestic trunk 0
+// Koreans often keep, is stored as "+821012345678".
+func normalizePhone(phone string) (string, bool) {
 	if !e164Pattern.MatchString(phone) {
-		return false
+		return "", false
 	}
 	n, err := phonenumbers.Parse(phone, "")
-	return err == nil && phonenumbers.IsPossibleNumber(n)
+	if err != nil || !phonenumbers.IsPossibleNumber(n) {
+		return "", false
+	}
+	canonical := phonenumbers.Format(n, phonenumbers.E164)
+	// The canonical form must be a fixed point: for numbers made of
+	// zeros after the country code, stripping the trunk 0 goes on
+	// shrinking them at every round, and no such number exists.
+	again, err := phonenumbers.Parse(canonical, "")
+	if err != nil || !phonenumbers.IsPossibleNumber(again) || phonenumbers.Format(again, phonenumbers.E164) != canonical ||
+		!e164Pattern.MatchString(canonical) {
+		return "", false
+	}
+	return canonical, true
 }
 
 // toCustomer validates input and merges consent with what was stored:
@@ -91,18 +125,19 @@ func (in customerInput) toCustomer(externalID string, old *store.Customer, now t
 	if err != nil {
 		return c, err
 	}
-	if utf8.RuneCountInString(in.Name) > 200 {
-		return c, badField("name", "longer than 200 characters")
+	if err := checkLength("name", in.Name, 200); err != nil {
+		return c, err
 	}
 	if in.Phone != nil && *in.Phone != "" {
-		if !validE164(*in.Phone) {
+		phone, ok := normalizePhone(*in.Phone)
+		if !ok {
 			return c, badField("phone", "must be an E.164 number such as +821012345678")
 		}
-		c.Phone = in.Phone
+		c.Phone = &phone
 	}
 	if in.Email != nil && *in.Email != "" {
 		a, err := mail.ParseAddress(*in.Email)
-		if err != nil || a.Address != *in.Email {
+		if err != nil || a.Address != *in.Email || len(*in.Email) > maxEmail {
 			return c, badField("email", "must be a plain address such as minsu@example.com")
 		}
 		c.Email = in.Email
@@ -112,16 +147,22 @@ func (in customerInput) toCustomer(externalID string, old *store.Customer, now t
 		if err != nil {
 			return c, badField("birthday", "must be a date YYYY-MM-DD")
 		}
+		if b.Before(minBirthday) || b.After(now.AddDate(0, 0, 1)) {
+			return c, badField("birthday", "must be between 1900-01-01 and today")
+		}
 		c.Birthday = &b
 	}
 	if c.TimeZone == "" {
 		c.TimeZone = "Asia/Seoul"
 	}
-	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" || len(c.TimeZone) > 64 {
 		return c, badField("time_zone", "must be an IANA zone such as Asia/Seoul")
 	}
 	if c.Locale == "" {
 		c.Locale = "ko-KR"
+	}
+	if !localePattern.MatchString(c.Locale) {
+		return c, badField("locale", "must be a language tag such as ko-KR")
 	}
 	if old != nil {
 		for ch, v := range old.Consent {
@@ -138,6 +179,9 @@ func (in customerInput) toCustomer(externalID string, old *store.Customer, now t
 		if v.Source == "" {
 			return c, badField("consent."+ch+".source", "is required: where the customer gave or withdrew it (pos, web, call...)")
 		}
+		if err := checkLength("consent."+ch+".source", v.Source, 100); err != nil {
+			return c, err
+		}
 		if prev, ok := c.Consent[ch]; ok && prev.Granted == *v.Granted {
 			continue
 		}
@@ -148,10 +192,6 @@ func (in customerInput) toCustomer(externalID string, old *store.Customer, now t
 
 func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "externalID")
-	if err := validExternalID("externalId", id); err != nil {
-		renderError(w, r, err)
-		return
-	}
 	var in customerInput
 	if err := decode(r, &in); err != nil {
 		renderError(w, r, err)

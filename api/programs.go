@@ -3,12 +3,15 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/schedules"
@@ -35,10 +38,30 @@ type programInput struct {
 
 type programResponse struct {
 	store.Program
+	// Broken says why the stored params cannot be read (the program is
+	// skipped by purchases and sweeps until a PATCH repairs it).
+	Broken     string         `json:"broken,omitempty"`
 	Enrolments map[string]int `json:"enrolments"`
 	// FanOut is the newest pause/resume/stop signal to the enrolments and
 	// how far it has got.
 	FanOut *store.FanOut `json:"fan_out,omitempty"`
+}
+
+// programListItem is a program in GET /v1/programs.
+type programListItem struct {
+	store.Program
+	Broken string `json:"broken,omitempty"`
+}
+
+// decodeProgram reads a stored program's params. A program that cannot be
+// read back is reported, never fatal: it must not take purchases, other
+// programs or the listing down with it.
+func decodeProgram(p store.Program) (programs.Params, error) {
+	params, err := programs.Decode(p.Kind, p.Params)
+	if err != nil {
+		return nil, fmt.Errorf("stored params cannot be read: %w", err)
+	}
+	return params, nil
 }
 
 func validName(name string) (string, error) {
@@ -98,12 +121,37 @@ func (s *Server) ensureSchedule(r *http.Request, p store.Program, params program
 	return schedules.EnsureSweep(r.Context(), s.Temporal, s.TaskQueue, p.ID, seg.SweepSettings(), p.Status == store.ProgramPaused)
 }
 
+// syncSchedule is ensureSchedule from the stored program. A broken audience
+// program's schedule (if any) is deleted when it stops and kept paused
+// otherwise, since its sweep could not read the params either; the PATCH
+// that repairs it brings the schedule back.
+func (s *Server) syncSchedule(r *http.Request, p store.Program) error {
+	params, err := decodeProgram(p)
+	if err == nil {
+		return s.ensureSchedule(r, p, params)
+	}
+	if empty, _ := programs.New(p.Kind); empty != nil {
+		if _, ok := empty.(programs.Segment); !ok {
+			return nil
+		}
+	}
+	if p.Status == store.ProgramStopped {
+		return schedules.DeleteSweep(r.Context(), s.Temporal, p.ID)
+	}
+	err = schedules.SetSweepPaused(r.Context(), s.Temporal, p.ID, true)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil
+	}
+	return err
+}
+
 // updateProgram edits name and params. An edit of message texts only
 // keeps the version (running enrolments use the new texts at their next
 // send); a change of steps makes a new version, which new enrolments get
 // while running ones finish on theirs.
 func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) {
-	cur, old, ok := s.program(w, r)
+	cur, old, broken, ok := s.program(w, r)
 	if !ok {
 		return
 	}
@@ -113,6 +161,11 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := decode(r, &in); err != nil {
 		renderError(w, r, err)
+		return
+	}
+	if broken != nil && in.Params == nil {
+		renderError(w, r, &Problem{Type: "about:blank", Title: "Conflict", Status: http.StatusConflict, Field: "params",
+			Detail: "params: " + broken.Error() + "; send params to repair the program"})
 		return
 	}
 	name := cur.Name
@@ -135,7 +188,9 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	p, err := s.Store.UpdateProgram(r.Context(), cur.ID, name, raw, !programs.SameSteps(old, params))
+	// A repaired program gets a new version: its steps are new to it.
+	newVersion := broken != nil || !programs.SameSteps(old, params)
+	p, err := s.Store.UpdateProgram(r.Context(), cur.ID, name, raw, newVersion)
 	if errors.Is(err, store.ErrConflict) {
 		renderError(w, r, conflict("program is stopped; a stopped program cannot be edited"))
 		return
@@ -156,39 +211,44 @@ func (s *Server) listPrograms(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, badField("status", "must be active, paused or stopped"))
 		return
 	}
+	if k := q.Get("kind"); k != "" && !slices.Contains(programs.Kinds, k) {
+		renderError(w, r, badField("kind", "must be one of "+strings.Join(programs.Kinds, ", ")))
+		return
+	}
 	ps, err := s.Store.ListPrograms(r.Context(), q.Get("kind"), q.Get("status"))
 	if err != nil {
 		renderError(w, r, err)
 		return
 	}
-	if ps == nil {
-		ps = []store.Program{}
+	out := make([]programListItem, 0, len(ps))
+	for _, p := range ps {
+		v := programListItem{Program: p}
+		if _, err := decodeProgram(p); err != nil {
+			v.Broken = err.Error()
+		}
+		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"programs": ps})
+	writeJSON(w, http.StatusOK, map[string]any{"programs": out})
 }
 
-// program loads the program named in the path and decodes its params; on
-// failure it has already answered.
-func (s *Server) program(w http.ResponseWriter, r *http.Request) (store.Program, programs.Params, bool) {
+// program loads the program named in the path and decodes its params
+// (broken says why they cannot be read); when !ok it has already answered.
+func (s *Server) program(w http.ResponseWriter, r *http.Request) (p store.Program, params programs.Params, broken error, ok bool) {
 	id, err := programID(r)
 	if err != nil {
 		renderError(w, r, err)
-		return store.Program{}, nil, false
+		return p, nil, nil, false
 	}
-	p, err := s.Store.Program(r.Context(), id)
+	p, err = s.Store.Program(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		renderError(w, r, notFound("program"))
-		return p, nil, false
+		return p, nil, nil, false
 	} else if err != nil {
 		renderError(w, r, err)
-		return p, nil, false
+		return p, nil, nil, false
 	}
-	params, err := programs.Decode(p.Kind, p.Params)
-	if err != nil {
-		renderError(w, r, err)
-		return p, nil, false
-	}
-	return p, params, true
+	params, broken = decodeProgram(p)
+	return p, params, broken, true
 }
 
 func programID(r *http.Request) (int64, error) {
@@ -200,7 +260,7 @@ func programID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
-	p, _, ok := s.program(w, r)
+	p, _, broken, ok := s.program(w, r)
 	if !ok {
 		return
 	}
@@ -210,6 +270,9 @@ func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := programResponse{Program: p, Enrolments: stats}
+	if broken != nil {
+		out.Broken = broken.Error()
+	}
 	if f, err := s.Store.LatestProgramFanOut(r.Context(), p.ID); err == nil {
 		out.FanOut = &f
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -247,18 +310,9 @@ func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	if params, err := programs.Decode(p.Kind, p.Params); err == nil {
-		if err := s.ensureSchedule(r, p, params); err != nil {
-			renderError(w, r, unavailable(err))
-			return
-		}
-	} else if status == store.ProgramStopped {
-		// A program whose params no longer decode still has its
-		// schedule removed, so it stops enrolling.
-		if err := schedules.DeleteSweep(r.Context(), s.Temporal, p.ID); err != nil {
-			renderError(w, r, unavailable(err))
-			return
-		}
+	if err := s.syncSchedule(r, p); err != nil {
+		renderError(w, r, unavailable(err))
+		return
 	}
 	f, err := s.fanOut(r.Context(), store.FanOutScope{ProgramID: p.ID}, workflows.SignalControl, workflows.ControlSignal{Action: action})
 	if err != nil {
@@ -271,8 +325,13 @@ func (s *Server) controlProgram(w http.ResponseWriter, r *http.Request) {
 // sweepNow enrols an audience program's audience now instead of at its
 // next scheduled hour.
 func (s *Server) sweepNow(w http.ResponseWriter, r *http.Request) {
-	p, params, ok := s.program(w, r)
+	p, params, broken, ok := s.program(w, r)
 	if !ok {
+		return
+	}
+	if broken != nil {
+		renderError(w, r, &Problem{Type: "about:blank", Title: "Conflict", Status: http.StatusConflict, Field: "params",
+			Detail: "params: " + broken.Error() + "; repair the program with PATCH first"})
 		return
 	}
 	if _, ok := params.(programs.Segment); !ok {

@@ -40,6 +40,9 @@ type purchaseInput struct {
 var (
 	amountPattern   = regexp.MustCompile(`^\d{1,12}(\.\d{1,2})?$`)
 	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	// minPurchasedAt bounds how far back a sale may be dated: an earlier
+	// date is a typo, and would start a program whose every step is due.
+	minPurchasedAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
 func (in *purchaseInput) validate() error {
@@ -57,6 +60,9 @@ func (in *purchaseInput) validate() error {
 	if !currencyPattern.MatchString(in.Currency) {
 		return badField("currency", "must be an ISO 4217 code such as KRW")
 	}
+	if err := checkAmount(in.amount, in.Currency); err != nil {
+		return err
+	}
 	var at string
 	if len(in.PurchasedAt) == 0 || string(in.PurchasedAt) == "null" {
 		return badField("purchased_at", "is required (RFC 3339)")
@@ -68,10 +74,13 @@ func (in *purchaseInput) validate() error {
 	if t.After(time.Now().Add(time.Hour)) {
 		return badField("purchased_at", "is in the future")
 	}
+	if t.Before(minPurchasedAt) {
+		return badField("purchased_at", "is before 2000-01-01")
+	}
 	in.purchasedAt = t.Truncate(time.Microsecond)
-	for f, v := range map[string]string{"category": in.Category, "product": in.Product, "store": in.Store} {
-		if len(v) > 200 {
-			return badField(f, "longer than 200 characters")
+	for _, f := range []struct{ name, v string }{{"category", in.Category}, {"product", in.Product}, {"store", in.Store}} {
+		if err := checkLength(f.name, f.v, 200); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -122,6 +131,17 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 	p := store.Purchase{ExternalID: in.ExternalID, CustomerID: customer.ID, Amount: in.amount, Currency: in.Currency,
 		Category: strings.TrimSpace(in.Category), Product: strings.TrimSpace(in.Product), Store: strings.TrimSpace(in.Store),
 		PurchasedAt: in.purchasedAt}
+	// A program whose params cannot be read is left out (and logged): one
+	// broken program must not stop every sale from being recorded.
+	readable := active[:0:0]
+	for _, prog := range active {
+		if _, err := decodeProgram(prog); err != nil {
+			s.logger().ErrorContext(ctx, "purchase skips a broken program", "program", prog.ID, "error", err)
+			continue
+		}
+		readable = append(readable, prog)
+	}
+	active = readable
 	stored, created, enrolments, err := s.Store.RecordPurchase(ctx, p, func(p store.Purchase, count int) ([]store.EnrolmentPlan, error) {
 		return planEnrolments(active, p, count)
 	})
@@ -145,9 +165,15 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		}
 		prog, ok := byID[e.ProgramID]
 		if !ok {
+			// A repeated purchase's enrolment whose program has since
+			// been paused, stopped or broken.
 			if prog, err = s.Store.Program(ctx, e.ProgramID); err != nil {
 				renderError(w, r, err)
 				return
+			}
+			if _, err := decodeProgram(prog); err != nil {
+				s.logger().ErrorContext(ctx, "purchase skips a broken program", "program", prog.ID, "enrolment", e.ID, "error", err)
+				continue
 			}
 		}
 		if err := s.startPurchaseEnrolment(ctx, e, prog, stored, customer); err != nil {
@@ -200,8 +226,12 @@ func (s *Server) convert(r *http.Request, live []store.Enrolment, c workflows.Co
 			s.logger().ErrorContext(r.Context(), "program of enrolment", "enrolment", e.ID, "error", err)
 			continue
 		}
-		params, err := programs.Decode(prog.Kind, prog.Params)
-		if err != nil || !params.ExitsOnPurchase() {
+		params, err := decodeProgram(prog)
+		if err != nil {
+			s.logger().ErrorContext(r.Context(), "conversion skips a broken program", "program", prog.ID, "enrolment", e.ID, "error", err)
+			continue
+		}
+		if !params.ExitsOnPurchase() {
 			continue
 		}
 		s.signal(r, e.WorkflowID, workflows.SignalConverted, c)

@@ -35,6 +35,7 @@ func (s *Server) Handler() http.Handler {
 	r.Use(s.logRequests)
 	r.Use(middleware.Recoverer)
 	r.Use(limitBody)
+	r.Use(checkParams(r))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { renderError(w, r, notFound("route "+r.URL.Path)) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {

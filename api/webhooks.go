@@ -17,6 +17,10 @@ func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, decodeProblem(err))
 		return
 	}
+	if err := checkForm(r.PostForm); err != nil {
+		renderError(w, r, err)
+		return
+	}
 	params := map[string]string{}
 	for k, v := range r.PostForm {
 		if len(v) > 0 {

@@ -1,6 +1,7 @@
 // Command dangol runs the retention engine: `serve` (REST API and
 // Temporal worker, together or as --role api|worker), `migrate`, and
-// `apikey create`. Configuration comes from the environment (see README).
+// `apikey create|list|revoke`. Configuration comes from the environment
+// (see README).
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -37,6 +39,8 @@ commands:
   serve [--role all|api|worker]   run the REST API and/or the Temporal worker
   migrate                         apply database migrations
   apikey create --name NAME       create an API key and print it
+  apikey list                     list API keys (id, name, created, revoked)
+  apikey revoke --id ID           revoke an API key; it gets 401 at once
   demo                            seed a small demo store (40 customers with purchase histories)
   env                             list the environment variables and defaults
 `
@@ -67,14 +71,11 @@ func main() {
 			fmt.Println("migrations applied")
 		}
 	case "apikey":
-		fs := flag.NewFlagSet("apikey", flag.ExitOnError)
-		name := fs.String("name", "", "a name saying who uses the key")
-		if len(os.Args) < 3 || os.Args[2] != "create" {
+		if len(os.Args) < 3 {
 			fmt.Fprint(os.Stderr, usage)
 			os.Exit(2)
 		}
-		_ = fs.Parse(os.Args[3:])
-		err = createKey(ctx, cfg, *name)
+		err = apikey(ctx, cfg, os.Stdout, os.Args[2], os.Args[3:])
 	case "demo":
 		err = seedDemo(ctx, cfg)
 	case "env":
@@ -115,20 +116,56 @@ func seedDemo(ctx context.Context, cfg config.Config) error {
 	return nil
 }
 
-func createKey(ctx context.Context, cfg config.Config, name string) error {
-	if name == "" {
+// apikey runs `dangol apikey create|list|revoke`, printing to out.
+func apikey(ctx context.Context, cfg config.Config, out io.Writer, cmd string, args []string) error {
+	fs := flag.NewFlagSet("apikey "+cmd, flag.ContinueOnError)
+	name := fs.String("name", "", "create: a name saying who uses the key")
+	id := fs.Int64("id", 0, "revoke: the key's id (see apikey list)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case cmd == "create" && *name == "":
 		return errors.New("--name is required")
+	case cmd == "revoke" && *id <= 0:
+		return errors.New("--id is required")
+	case cmd != "create" && cmd != "list" && cmd != "revoke":
+		return fmt.Errorf("apikey %s: want create, list or revoke", cmd)
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	key, err := st.CreateAPIKey(ctx, name)
-	if err != nil {
-		return err
+	switch cmd {
+	case "create":
+		key, err := st.CreateAPIKey(ctx, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, key)
+	case "list":
+		keys, err := st.ListAPIKeys(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-6s %-30s %-25s %s\n", "ID", "NAME", "CREATED", "REVOKED")
+		for _, k := range keys {
+			revoked := "-"
+			if k.RevokedAt != nil {
+				revoked = k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(out, "%-6d %-30s %-25s %s\n", k.ID, k.Name, k.CreatedAt.Format(time.RFC3339), revoked)
+		}
+	case "revoke":
+		k, err := st.RevokeAPIKey(ctx, *id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no API key with id %d", *id)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "revoked key %d (%s) at %s\n", k.ID, k.Name, k.RevokedAt.Format(time.RFC3339))
 	}
-	fmt.Println(key)
 	return nil
 }
 

@@ -13,8 +13,6 @@ import (
 	"github.com/dangol/dangol/schedules"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
-
 // A stored program that no longer decodes is skipped at start-up: the
 // other programs get their schedules and nothing counts as failed (before,
 // serve refused to start).
