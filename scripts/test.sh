@@ -60,5 +60,6 @@ if [[ $FUZZTIME != 0 ]]; then
 ./programs FuzzTemplate
 ./programs FuzzParams
 ./audience FuzzAudienceCompile
+./api FuzzPhone
 TARGETS
 fi
