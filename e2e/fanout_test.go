@@ -99,4 +99,5 @@ func TestProgramLifecycleFansOutInBackground(t *testing.T) {
 	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		t.Fatalf("fan-out workflow is %s", st)
 	}
+	saveHistory(t, s.tc, workflows.ProgramFanOutWorkflowID(prog.ID), "fanout.json")
 }
