@@ -185,6 +185,9 @@ func ensureSchedules(ctx context.Context, cfg config.Config, st *store.Store, tc
 	if err := schedules.EnsureGrades(ctx, tc, cfg.TaskQueue, cfg.Grades.Hour, cfg.Grades.TimeZone, cfg.Grades.Rules); err != nil {
 		return fmt.Errorf("grades schedule: %w", err)
 	}
+	if err := schedules.EnsureReconcile(ctx, tc, cfg.TaskQueue, schedules.ReconcileEvery, activities.ReconcileRequest{}); err != nil {
+		return fmt.Errorf("reconcile schedule: %w", err)
+	}
 	ps, err := st.ListPrograms(ctx, "", "")
 	if err != nil {
 		return err
