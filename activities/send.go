@@ -108,7 +108,7 @@ func (a *Activities) settle(ctx context.Context, msg store.Message, reason strin
 
 // lastAttempt reports whether Temporal will not retry this activity if it
 // fails now: its attempts are used up, or the next one would start after
-// the schedule-to-close deadline (the server's own rule).
+// the schedule-to-close deadline (the server's own rule, with slack).
 func lastAttempt(ctx context.Context) bool {
 	if !activity.IsActivity(ctx) {
 		return false
@@ -122,8 +122,13 @@ func lastAttempt(ctx context.Context) bool {
 		return false
 	}
 	deadline := info.ScheduledTime.Add(info.ScheduleToCloseTimeout)
-	return !time.Now().Add(retryBackoff(rp, info.Attempt)).Before(deadline)
+	return !time.Now().Add(retryBackoff(rp, info.Attempt) + retrySlack).Before(deadline)
 }
+
+// retrySlack allows for the server's retry timer firing late (about a
+// second on the dev server): an attempt that would start in the last
+// moments of the budget is not counted on, which costs a retry at most.
+const retrySlack = 2 * time.Second
 
 // retryBackoff is the wait Temporal puts before the attempt after
 // attempt, with its defaults for what rp leaves unset.
