@@ -334,7 +334,7 @@ func (s *Store) ApplyProviderReport(ctx context.Context, r ProviderReport) (Mess
 		if err != nil || !added || detail["ignored"] != "" {
 			return err
 		}
-		status := m.Status
+		var status string
 		switch {
 		case adopt && statusRank[r.Status] > statusRank[MessageSending]:
 			status = r.Status
