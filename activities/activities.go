@@ -38,6 +38,10 @@ const (
 	ErrTypeInvalidRecipient = "InvalidRecipient"
 	ErrTypeBadTemplate      = "BadTemplate"
 	ErrTypeNotFound         = "NotFound"
+	// ErrTypeRetryBudget: a message's last attempt failed; the message is
+	// recorded failed (or ambiguous) with the reason.
+	ErrTypeRetryBudget = "RetryBudgetExhausted"
+	ErrTypeBadConfig   = "BadConfig"
 )
 
 func nonRetryable(typ string, err error) error {

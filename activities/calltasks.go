@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/dangol/dangol/store"
 )
 
@@ -27,7 +29,18 @@ type CallTaskRequest struct {
 
 // CreateCallTask puts a call on the store's work list; retried, it returns
 // the task it created the first time.
+//
+// A customer without call consent (or without a number) gets no call: it
+// returns 0 and the workflow sends the step's fallback SMS instead.
 func (a *Activities) CreateCallTask(ctx context.Context, req CallTaskRequest) (int64, error) {
+	customer, err := a.Store.CustomerByID(ctx, req.CustomerID)
+	if err != nil {
+		return 0, storeErr("customer", err)
+	}
+	if ok, reason := callAllowed(customer); !ok {
+		activity.GetLogger(ctx).Info("call task not created", "key", req.Key, "reason", reason)
+		return 0, nil
+	}
 	purchase, err := a.Store.PurchaseByID(ctx, req.PurchaseID)
 	if err != nil {
 		return 0, storeErr("purchase", err)

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/testsuite"
+
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
-
-func TestMain(m *testing.M) { testenv.Main(m) }
 
 type fixture struct {
 	t   *testing.T
@@ -169,5 +169,42 @@ func TestCancelOpenTasksKeepsEscalations(t *testing.T) {
 		if err != nil || got.Status != want {
 			t.Fatalf("task %d (%s): %s, %v; want %s", id, got.Kind, got.Status, err, want)
 		}
+	}
+}
+
+// Call consent is checked before a call task is created (defect 12): a
+// customer who gave none gets no task; once given, the task is created.
+func TestCreateCallTaskNeedsCallConsent(t *testing.T) {
+	f := newFixture(t)
+	a := &activities.Activities{Store: f.st}
+	hc := f.program(programs.KindHappyCall)
+	c := f.customer("no-calls") // SMS consent only
+	_, es := f.buy(c, time.Now(), []store.EnrolmentPlan{{ProgramID: hc.ID, ProgramVersion: 1, WorkflowID: fmt.Sprintf("hc/%d", c.ID), PerPurchase: true}})
+	req := activities.CallTaskRequest{Key: "k:3d:call", Kind: store.TaskHappyCall, EnrolmentID: es[0].ID, CustomerID: c.ID,
+		PurchaseID: *es[0].PurchaseID, ProgramID: hc.ID, ProgramVersion: 1, TouchKey: "3d", DueAt: time.Now()}
+	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	create := func() (int64, error) {
+		v, err := env.ExecuteActivity(a.CreateCallTask, req)
+		if err != nil {
+			return 0, err
+		}
+		var id int64
+		return id, v.Get(&id)
+	}
+	id, err := create()
+	if err != nil || id != 0 {
+		t.Fatalf("without call consent: task %d, %v", id, err)
+	}
+	var n int
+	if err := f.st.Pool().QueryRow(f.ctx, `SELECT count(*) FROM call_tasks WHERE customer_id = $1`, c.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d call tasks without consent (%v)", n, err)
+	}
+	c.Consent[store.ChannelCall] = store.Consent{Granted: true, At: time.Now(), Source: "pos"}
+	if _, _, err := f.st.UpsertCustomer(f.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := create(); err != nil || id == 0 {
+		t.Fatalf("with call consent: task %d, %v", id, err)
 	}
 }

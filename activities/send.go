@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
@@ -43,11 +49,128 @@ type SendResult struct {
 // provider, record the provider's answer. Consent, quiet hours and
 // frequency caps belong here so no program can bypass them.
 //
-// Exactly-once: the row is claimed under the key before the provider is
-// called and marked "sending" just before. A retry that finds "sending"
-// cannot know whether the provider got the message (the process may have
-// died in between), so for SMS it asks the provider before sending again.
+// Exactly-once for SMS: the row is claimed under the key before the
+// provider is called and marked "sending" just before. A retry that finds
+// "sending" cannot know whether the provider got the message (the process
+// may have died in between): the message's status callback carries its id
+// and gives it the provider's SID as soon as it arrives; failing that, the
+// provider is asked (Find) before sending again.
+//
+// At most once for mail: SMTP cannot be asked afterwards, so the row is
+// marked "sending" only right before the end of data, and an attempt that
+// may have delivered it ends "ambiguous" instead of being sent again.
+//
+// No message outlives its retries in pending or sending: an error no retry
+// will follow (non-retryable, or the last attempt of the budget) settles
+// the row first.
 func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (SendResult, error) {
+	var claimed store.Message
+	res, err := a.sendMessage(ctx, req, &claimed)
+	if err == nil || claimed.ID == 0 {
+		return res, scrub(err, claimed.Recipient)
+	}
+	var appErr *temporal.ApplicationError
+	permanent := errors.As(err, &appErr) && appErr.NonRetryable()
+	if !permanent && !lastAttempt(ctx) {
+		return res, scrub(err, claimed.Recipient)
+	}
+	m, serr := a.settle(ctx, claimed, scrub(err, claimed.Recipient).Error())
+	if serr != nil {
+		return res, fmt.Errorf("%w (and recording that: %v)", scrub(err, claimed.Recipient), serr)
+	}
+	if permanent {
+		return resultOf(m), scrub(err, claimed.Recipient)
+	}
+	return resultOf(m), nonRetryable(ErrTypeRetryBudget, fmt.Errorf("message %d: retries exhausted: %w", m.ID, scrub(err, claimed.Recipient)))
+}
+
+// settle ends a message that is still pending or sending after its last
+// attempt: a mail that reached the end of data is ambiguous, anything else
+// failed (a late status callback can still give an SMS its provider id).
+func (a *Activities) settle(ctx context.Context, msg store.Message, reason string) (store.Message, error) {
+	cur, err := a.Store.MessageByID(ctx, msg.ID)
+	if err != nil {
+		return cur, err
+	}
+	switch {
+	case cur.Status != store.MessagePending && cur.Status != store.MessageSending:
+		return cur, nil
+	case cur.Channel == store.ChannelEmail && cur.Status == store.MessageSending:
+		return a.Store.MarkAmbiguous(ctx, cur.ID, "last attempt ended after the end of data: "+reason)
+	}
+	m, err := a.Store.GiveUp(ctx, cur.ID, reason)
+	if errors.Is(err, store.ErrNotFound) {
+		// Settled meanwhile (a status callback): that answer stands.
+		return a.Store.MessageByID(ctx, cur.ID)
+	}
+	return m, err
+}
+
+// lastAttempt reports whether Temporal will not retry this activity if it
+// fails now: its attempts are used up, or the next one would start after
+// the schedule-to-close deadline (the server's own rule, with slack).
+func lastAttempt(ctx context.Context) bool {
+	if !activity.IsActivity(ctx) {
+		return false
+	}
+	info := activity.GetInfo(ctx)
+	rp := info.RetryPolicy
+	if rp != nil && rp.MaximumAttempts > 0 && info.Attempt >= rp.MaximumAttempts {
+		return true
+	}
+	if info.ScheduleToCloseTimeout <= 0 {
+		return false
+	}
+	deadline := info.ScheduledTime.Add(info.ScheduleToCloseTimeout)
+	return !time.Now().Add(retryBackoff(rp, info.Attempt) + retrySlack).Before(deadline)
+}
+
+// retrySlack allows for the server's retry timer firing late (about a
+// second on the dev server): an attempt that would start in the last
+// moments of the budget is not counted on, which costs a retry at most.
+const retrySlack = 2 * time.Second
+
+// retryBackoff is the wait Temporal puts before the attempt after
+// attempt, with its defaults for what rp leaves unset.
+func retryBackoff(rp *temporal.RetryPolicy, attempt int32) time.Duration {
+	initial, coeff, maxWait := time.Second, 2.0, time.Duration(0)
+	if rp != nil {
+		if rp.InitialInterval > 0 {
+			initial = rp.InitialInterval
+		}
+		if rp.BackoffCoefficient >= 1 {
+			coeff = rp.BackoffCoefficient
+		}
+		maxWait = rp.MaximumInterval
+	}
+	if maxWait <= 0 {
+		maxWait = 100 * initial
+	}
+	d := float64(initial) * math.Pow(coeff, float64(max(attempt-1, 0)))
+	if d > float64(maxWait) || math.IsInf(d, 1) || math.IsNaN(d) {
+		return maxWait
+	}
+	return time.Duration(d)
+}
+
+// scrub removes the recipient's address from an error before it leaves
+// for a workflow history.
+func scrub(err error, recipient string) error {
+	if err == nil || recipient == "" || !strings.Contains(err.Error(), recipient) {
+		return err
+	}
+	var appErr *temporal.ApplicationError
+	msg := strings.ReplaceAll(err.Error(), recipient, "[recipient]")
+	if errors.As(err, &appErr) {
+		if appErr.NonRetryable() {
+			return temporal.NewNonRetryableApplicationError(msg, appErr.Type(), nil)
+		}
+		return temporal.NewApplicationError(msg, appErr.Type())
+	}
+	return errors.New(msg)
+}
+
+func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *store.Message) (SendResult, error) {
 	if prev, err := a.Store.MessageByKey(ctx, req.Key); err == nil && prev.Status != store.MessagePending && prev.Status != store.MessageSending {
 		return resultOf(prev), nil
 	}
@@ -85,6 +208,7 @@ func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (SendResu
 	if err != nil {
 		return SendResult{}, storeErr("claim message", err)
 	}
+	*claimed = msg
 	switch msg.Status {
 	case store.MessagePending, store.MessageSending:
 	default:
@@ -97,15 +221,15 @@ func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (SendResu
 		}
 		return resultOf(msg), nil
 	}
+	if req.Channel == store.ChannelEmail {
+		return a.sendMail(ctx, msg)
+	}
 	wasSending := msg.Status == store.MessageSending
 	msg, err = a.Store.MarkSending(ctx, msg.ID)
 	if err != nil {
 		return SendResult{}, storeErr("mark sending", err)
 	}
-	if req.Channel == store.ChannelSMS {
-		return a.sendSMS(ctx, msg, wasSending)
-	}
-	return a.sendMail(ctx, msg)
+	return a.sendSMS(ctx, msg, wasSending)
 }
 
 // suppression returns why the message must not go out, or "".
@@ -121,20 +245,26 @@ func suppression(c store.Customer, channel, recipient string) string {
 
 func (a *Activities) sendSMS(ctx context.Context, msg store.Message, maybeSent bool) (SendResult, error) {
 	if maybeSent && msg.SendStartedAt != nil {
+		// No status callback has named this message yet (it would have
+		// settled it), so ask the provider by recipient and text.
 		found, ok, err := a.SMS.Find(ctx, msg.Recipient, msg.Body, *msg.SendStartedAt)
 		if err != nil {
 			return SendResult{}, fmt.Errorf("look up earlier attempt: %w", err)
 		}
 		if ok {
-			activity.GetLogger(ctx).Info("earlier attempt reached the provider; not sending again", "message", msg.ID, "sid", found.ProviderID)
+			logger(ctx).Info("earlier attempt reached the provider; not sending again", "message", msg.ID, "sid", found.ProviderID)
 			return a.accepted(ctx, msg, found.ProviderID, found.Status)
 		}
 	}
-	receipt, err := a.SMS.Send(ctx, sms.Message{To: msg.Recipient, Body: msg.Body, StatusCallback: a.StatusCallbackURL})
+	callback, err := a.statusCallback(msg.ID)
+	if err != nil {
+		return SendResult{}, nonRetryable(ErrTypeBadConfig, err)
+	}
+	receipt, err := a.SMS.Send(ctx, sms.Message{To: msg.Recipient, Body: msg.Body, StatusCallback: callback})
 	var pe *sms.ProviderError
 	switch {
 	case errors.As(err, &pe) && pe.Permanent:
-		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, fmt.Sprint(pe.Code), pe.Message); ferr != nil {
+		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, pe.ErrorCode(), pe.Reason()); ferr != nil {
 			return SendResult{}, storeErr("mark failed", ferr)
 		}
 		return SendResult{}, nonRetryable(ErrTypeInvalidRecipient, fmt.Errorf("sms %d: %w", msg.ID, err))
@@ -143,6 +273,28 @@ func (a *Activities) sendSMS(ctx context.Context, msg store.Message, maybeSent b
 	}
 	return a.accepted(ctx, msg, receipt.ProviderID, receipt.Status)
 }
+
+// statusCallback is the message's own status callback URL: it carries
+// dangol's message id, so a report can be matched to the message even if
+// its provider SID was never recorded. The provider signs the whole URL,
+// query included, with the auth token, so the id cannot be forged.
+func (a *Activities) statusCallback(id int64) (string, error) {
+	if a.StatusCallbackURL == "" {
+		return "", nil
+	}
+	u, err := url.Parse(a.StatusCallbackURL)
+	if err != nil {
+		return "", fmt.Errorf("status callback URL: %w", err)
+	}
+	q := u.Query()
+	q.Set(StatusCallbackParam, strconv.FormatInt(id, 10))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// StatusCallbackParam is the query parameter of a status callback URL that
+// names dangol's message.
+const StatusCallbackParam = "m"
 
 func (a *Activities) accepted(ctx context.Context, msg store.Message, providerID, status string) (SendResult, error) {
 	if status == "" {
@@ -155,23 +307,55 @@ func (a *Activities) accepted(ctx context.Context, msg store.Message, providerID
 	return resultOf(m), nil
 }
 
-// sendMail cannot ask an SMTP relay whether it took a message before a
-// crash, so a resend reuses the same Message-ID and receivers can drop the
-// duplicate.
+// sendMail sends a mail at most once past the end of data. The row turns
+// "sending" only right before the end-of-data marker (after connecting,
+// MAIL FROM, RCPT TO and the text were accepted), so the window in which
+// a crash leaves the outcome unknown is the relay's last answer. A mail
+// found "sending" (an attempt died in that window) or whose answer was
+// lost is recorded ambiguous and not sent again: a duplicate mail is worse
+// for a retention program than a missing one, and the journey shows it.
+// The Message-ID is the same on every attempt anyway.
 func (a *Activities) sendMail(ctx context.Context, msg store.Message) (SendResult, error) {
+	if msg.Status == store.MessageSending {
+		m, err := a.Store.MarkAmbiguous(ctx, msg.ID, "an earlier attempt stopped after the end of data (crash or timeout); not sent again")
+		if err != nil {
+			return SendResult{}, storeErr("mark ambiguous", err)
+		}
+		return resultOf(m), nil
+	}
 	id := fmt.Sprintf("<msg-%d@dangol>", msg.ID)
-	err := a.Mail.Send(ctx, mail.Message{To: msg.Recipient, Subject: msg.Subject, TextBody: msg.Body, MessageID: id})
+	marked := false
+	err := a.Mail.Send(ctx, mail.Message{To: msg.Recipient, Subject: msg.Subject, TextBody: msg.Body, MessageID: id,
+		BeforeEndOfData: func() error {
+			_, err := a.Store.MarkSendingOnce(ctx, msg.ID)
+			marked = err == nil
+			return err
+		}})
 	var pe *mail.PermanentError
+	var unknown *mail.UnknownOutcomeError
 	switch {
+	case err == nil:
+		return a.accepted(ctx, msg, id, store.MessageSent)
+	case errors.As(err, &unknown):
+		m, merr := a.Store.MarkAmbiguous(ctx, msg.ID, scrub(err, msg.Recipient).Error())
+		if merr != nil {
+			return SendResult{}, storeErr("mark ambiguous", merr)
+		}
+		return resultOf(m), nil
 	case errors.As(err, &pe):
-		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, fmt.Sprint(pe.Code), pe.Error()); ferr != nil {
+		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, fmt.Sprint(pe.Code), scrub(pe, msg.Recipient).Error()); ferr != nil {
 			return SendResult{}, storeErr("mark failed", ferr)
 		}
 		return SendResult{}, nonRetryable(ErrTypeInvalidRecipient, fmt.Errorf("mail %d: %w", msg.ID, err))
-	case err != nil:
-		return SendResult{}, fmt.Errorf("mail %d: %w", msg.ID, err)
 	}
-	return a.accepted(ctx, msg, id, store.MessageSent)
+	if marked {
+		// The relay refused or the connection broke before the end of
+		// data: not taken, so the next attempt may send.
+		if _, nerr := a.Store.MarkNotSent(ctx, msg.ID, scrub(err, msg.Recipient).Error()); nerr != nil {
+			return SendResult{}, fmt.Errorf("mail %d: %w (and recording that: %v)", msg.ID, err, nerr)
+		}
+	}
+	return SendResult{}, fmt.Errorf("mail %d: %w", msg.ID, err)
 }
 
 func resultOf(m store.Message) SendResult {

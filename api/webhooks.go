@@ -3,15 +3,33 @@ package api
 import (
 	"errors"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/twilio/twilio-go/client"
 
+	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/store"
 )
 
+// What a Twilio status report may carry; anything else is not Twilio's
+// (or would not fit what is stored) and is refused with a 400.
+var (
+	twilioSidShape       = regexp.MustCompile(`^[A-Z]{2}[0-9a-fA-F]{32}$`)
+	twilioStatusShape    = regexp.MustCompile(`^[a-z_]{1,32}$`)
+	twilioErrorCodeShape = regexp.MustCompile(`^[0-9]{1,10}$`)
+)
+
 // twilioStatus applies Twilio's delivery reports. Only requests signed
-// with our auth token over our public URL count; anything else is 403.
+// with our auth token over our public URL (query included) count; anything
+// else is 403.
+//
+// The callback URL of each message names it (?m=<id>, see
+// activities.StatusCallbackParam), so a report reaches its message even if
+// the provider's SID was never recorded (the process died first); reports
+// without it (messages sent before that) are matched by SID. A report
+// delivered again adds nothing.
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		renderError(w, r, decodeProblem(err))
@@ -33,24 +51,37 @@ func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, &Problem{Type: "about:blank", Title: "Forbidden", Status: http.StatusForbidden, Detail: "invalid Twilio signature"})
 		return
 	}
-	sid, status := params["MessageSid"], params["MessageStatus"]
-	if sid == "" {
+	report := store.ProviderReport{ProviderID: params["MessageSid"], Status: params["MessageStatus"], ErrorCode: params["ErrorCode"], Source: "twilio"}
+	switch {
+	case report.ProviderID == "":
 		renderError(w, r, badField("MessageSid", "is required"))
 		return
-	}
-	if status == "" {
+	case !twilioSidShape.MatchString(report.ProviderID):
+		renderError(w, r, badField("MessageSid", "is not a Twilio message SID"))
+		return
+	case report.Status == "":
 		renderError(w, r, badField("MessageStatus", "is required"))
 		return
+	case !twilioStatusShape.MatchString(report.Status):
+		renderError(w, r, badField("MessageStatus", "is not a Twilio message status"))
+		return
+	case report.ErrorCode != "" && !twilioErrorCodeShape.MatchString(report.ErrorCode):
+		renderError(w, r, badField("ErrorCode", "is not a Twilio error code"))
+		return
 	}
-	detail := map[string]string{"source": "twilio"}
-	if code := params["ErrorCode"]; code != "" {
-		detail["error_code"] = code
+	if raw := r.URL.Query().Get(activities.StatusCallbackParam); raw != "" {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 {
+			renderError(w, r, badField(activities.StatusCallbackParam, "is not a message id"))
+			return
+		}
+		report.MessageID = id
 	}
-	_, err := s.Store.RecordProviderStatus(r.Context(), sid, status, detail)
+	_, err := s.Store.ApplyProviderReport(r.Context(), report)
 	if errors.Is(err, store.ErrNotFound) {
 		// Not ours (or sent before its row was stored): acknowledge so the
 		// provider does not retry forever.
-		s.logger().WarnContext(r.Context(), "status for unknown message", "sid", sid, "status", status)
+		s.logger().WarnContext(r.Context(), "status for unknown message", "sid", report.ProviderID, "message", report.MessageID, "status", report.Status)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

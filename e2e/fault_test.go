@@ -74,7 +74,8 @@ func (c *crashingSender) Send(ctx context.Context, m sms.Message) (sms.Receipt, 
 }
 
 // A crash between the provider call and the activity's completion does
-// not send twice: the retry finds the accepted message and adopts it.
+// not send twice: the message's status callback, or the retry's lookup,
+// adopts the accepted message.
 func TestSMSNotSentTwiceAfterCrashBetweenProviderAndRecord(t *testing.T) {
 	s := newStack(t)
 	crash := &crashingSender{Sender: s.sms}
@@ -97,7 +98,10 @@ func TestSMSNotSentTwiceAfterCrashBetweenProviderAndRecord(t *testing.T) {
 	if len(sent) != 1 {
 		t.Fatalf("provider received %d messages, want 1", len(sent))
 	}
-	if *msg.ProviderID != sent[0].Sid || msg.Attempts != 2 {
+	// The status callback names the message, so it usually records the
+	// SID before the retry runs (1 attempt); otherwise the retry finds it
+	// at the provider (2).
+	if *msg.ProviderID != sent[0].Sid || msg.Attempts < 1 || msg.Attempts > 2 {
 		t.Fatalf("recorded %s after %d attempts; provider has %s", *msg.ProviderID, msg.Attempts, sent[0].Sid)
 	}
 }

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const (
 	accountSID = "ACe2e00000000000000000000000000000"
-	authToken  = "e2eauthtoken00000000000000000000"
+	authToken  = "e2e00000000000000000000000000000"
 	fromNumber = "+15005550006"
 )
 

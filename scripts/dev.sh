@@ -25,8 +25,9 @@ PIDS=$DEV/pids
 LOGS=$DEV/logs
 PG_DATA=$DEV/pg
 PG_PORT=55432
-# Twilio credentials must be alphanumeric (dangol checks, as Twilio does).
-TWILIO_TOKEN=devauthtoken00000000000000000000
+# Twilio credentials have Twilio's shape (dangol checks at start-up): an Account
+# SID is AC and 32 hex digits, an auth token 32 hex digits.
+TWILIO_TOKEN=0000000000000000000000000000beef
 
 say() { printf 'dev: %s\n' "$*"; }
 die() {
@@ -343,7 +344,7 @@ export DATABASE_URL='postgres://app@127.0.0.1:55432/dangol?sslmode=disable'
 export TEMPORAL_ADDRESS='127.0.0.1:7233'
 export HTTP_ADDR='127.0.0.1:8080'
 export PUBLIC_BASE_URL='http://127.0.0.1:8080'
-export TWILIO_ACCOUNT_SID='ACdev00000000000000000000000000000'
+export TWILIO_ACCOUNT_SID='AC0000000000000000000000000000dead'
 export TWILIO_AUTH_TOKEN='$TWILIO_TOKEN'
 export TWILIO_FROM='+15005550006'
 export TWILIO_API_BASE='http://127.0.0.1:8089'

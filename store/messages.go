@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,22 +11,42 @@ import (
 
 // Message statuses. pending and sending are ours; queued, sent, delivered,
 // undelivered and failed are the provider's; suppressed means a rule (no
-// consent, no address) kept the message from being sent.
+// consent, no address) kept the message from being sent; ambiguous means a
+// mail's SMTP exchange was cut after the message could have been taken,
+// so nobody knows whether it went out (it is not sent again).
 const (
-	MessagePending    = "pending"
-	MessageSending    = "sending"
-	MessageQueued     = "queued"
-	MessageSent       = "sent"
-	MessageDelivered  = "delivered"
-	MessageFailed     = "failed"
-	MessageSuppressed = "suppressed"
+	MessagePending     = "pending"
+	MessageSending     = "sending"
+	MessageAccepted    = "accepted"
+	MessageQueued      = "queued"
+	MessageAmbiguous   = "ambiguous"
+	MessageSent        = "sent"
+	MessageDelivered   = "delivered"
+	MessageUndelivered = "undelivered"
+	MessageFailed      = "failed"
+	MessageSuppressed  = "suppressed"
+)
+
+// Error codes dangol itself records on a message (providers' codes are
+// numbers).
+const (
+	// CodeDuplicateProviderID: the provider answered with a message SID
+	// that another message already has.
+	CodeDuplicateProviderID = "duplicate_provider_id"
+	// CodeRetryBudget: the send was retried until its budget ran out.
+	CodeRetryBudget = "retry_budget_exhausted"
+	// CodeOutcomeUnknown: a mail's end of data was sent and no answer came.
+	CodeOutcomeUnknown = "outcome_unknown"
 )
 
 // statusRank orders statuses so a late "sent" callback never overwrites
-// "delivered"; terminal failures outrank everything.
+// "delivered"; terminal failures outrank everything. A status missing here
+// (one Twilio adds later) ranks 0: kept in the history, never applied.
+// ambiguous ranks below sent so that a late, definite answer replaces it.
 var statusRank = map[string]int{
-	MessagePending: 0, MessageSending: 1, "accepted": 2, MessageQueued: 2, "sending_provider": 3,
-	MessageSent: 4, MessageDelivered: 5, "undelivered": 6, MessageFailed: 6, MessageSuppressed: 6,
+	MessagePending: 0, MessageSending: 1, MessageAccepted: 2, MessageQueued: 2, "scheduled": 2,
+	MessageAmbiguous: 3, MessageSent: 4, MessageDelivered: 5, "read": 5, "partially_delivered": 5,
+	MessageUndelivered: 6, MessageFailed: 6, MessageSuppressed: 6, "canceled": 6,
 }
 
 // Message is one SMS or mail, keyed by the business event that caused it.
@@ -57,6 +78,13 @@ func scanMessage(row pgx.Row) (Message, error) {
 	return m, notFound(err)
 }
 
+func collectMessages(rows pgx.Rows, err error) ([]Message, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) { return scanMessage(r) })
+}
+
 // ClaimMessage inserts the message under its idempotency key, or returns
 // the one already there: the unique key is what makes a retried send a
 // no-op. The recipient and body of the first claim win.
@@ -70,45 +98,146 @@ func (s *Store) ClaimMessage(ctx context.Context, m Message) (Message, error) {
 		return scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE idempotency_key = $1`, m.IdempotencyKey))
 	}
 	if err == nil {
-		err = s.addEvent(ctx, s.pool, got.ID, MessagePending, nil)
+		_, err = s.addEvent(ctx, s.pool, got.ID, MessagePending, nil, "")
 	}
 	return got, err
 }
 
-func (s *Store) addEvent(ctx context.Context, q interface {
+type querier interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, id int64, status string, detail map[string]string) error {
+}
+
+// addEvent appends to a message's history. An event with a dedupeKey the
+// message already has is not added again, and added reports false.
+func (s *Store) addEvent(ctx context.Context, q querier, id int64, status string, detail map[string]string, dedupeKey string) (added bool, err error) {
 	d, _ := json.Marshal(detail)
 	if detail == nil {
 		d = []byte("{}")
 	}
-	rows, err := q.Query(ctx, `INSERT INTO message_events (message_id, status, detail) VALUES ($1, $2, $3)`, id, status, d)
-	if err != nil {
-		return err
+	var key *string
+	if dedupeKey != "" {
+		key = &dedupeKey
 	}
-	rows.Close()
-	return rows.Err()
+	rows, err := q.Query(ctx, `INSERT INTO message_events (message_id, status, detail, dedupe_key) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (message_id, dedupe_key) DO NOTHING RETURNING id`, id, status, d, key)
+	if err != nil {
+		return false, err
+	}
+	for rows.Next() {
+		added = true
+	}
+	return added, rows.Err()
 }
 
 // MarkSending records that the provider is about to be called. After this
 // point a retry must ask the provider before sending again.
 func (s *Store) MarkSending(ctx context.Context, id int64) (Message, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'sending', attempts = attempts + 1,
-		send_started_at = coalesce(send_started_at, now()), updated_at = now()
-		WHERE id = $1 AND status IN ('pending', 'sending') RETURNING `+messageCols, id))
-	if err == nil {
-		err = s.addEvent(ctx, s.pool, id, MessageSending, map[string]string{"attempt": itoa(m.Attempts)})
+	return s.markSending(ctx, id, `status IN ('pending', 'sending')`)
+}
+
+// MarkSendingOnce is MarkSending for a channel that cannot be asked
+// afterwards whether it took the message (mail): only a pending message
+// can start, so of two attempts running at once only one goes past this
+// point. ErrConflict means another attempt got there first.
+func (s *Store) MarkSendingOnce(ctx context.Context, id int64) (Message, error) {
+	m, err := s.markSending(ctx, id, `status = 'pending'`)
+	if err == ErrNotFound {
+		return m, fmt.Errorf("message %d is no longer pending: %w", id, ErrConflict)
 	}
 	return m, err
 }
 
-// MarkAccepted stores the provider's id and first status.
-func (s *Store) MarkAccepted(ctx context.Context, id int64, providerID, status string) (Message, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET provider_id = $2, status = $3, updated_at = now()
-		WHERE id = $1 RETURNING `+messageCols, id, providerID, status))
+func (s *Store) markSending(ctx context.Context, id int64, from string) (Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'sending', attempts = attempts + 1,
+		send_started_at = coalesce(send_started_at, now()), updated_at = now()
+		WHERE id = $1 AND `+from+` RETURNING `+messageCols, id))
 	if err == nil {
-		err = s.addEvent(ctx, s.pool, id, status, map[string]string{"provider_id": providerID})
+		_, err = s.addEvent(ctx, s.pool, id, MessageSending, map[string]string{"attempt": itoa(m.Attempts)}, "")
 	}
+	return m, err
+}
+
+// MarkNotSent puts a message that was marked sending back to pending: the
+// channel answered that it did not take it, so a retry may send.
+func (s *Store) MarkNotSent(ctx context.Context, id int64, reason string) (Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'pending', updated_at = now()
+		WHERE id = $1 AND status = 'sending' RETURNING `+messageCols, id))
+	if err == nil {
+		_, err = s.addEvent(ctx, s.pool, id, MessagePending, map[string]string{"not_sent": reason}, "")
+	}
+	return m, err
+}
+
+// MarkAmbiguous records that a message may or may not have gone out (an
+// SMTP exchange cut after the end of data, or a crash in that window). It
+// is final: dangol does not send it again.
+func (s *Store) MarkAmbiguous(ctx context.Context, id int64, reason string) (Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'ambiguous', error_code = $2, error_message = $3, updated_at = now()
+		WHERE id = $1 AND status = 'sending' RETURNING `+messageCols, id, CodeOutcomeUnknown, reason))
+	if err == nil {
+		_, err = s.addEvent(ctx, s.pool, id, MessageAmbiguous, map[string]string{"code": CodeOutcomeUnknown, "reason": reason}, "")
+	}
+	return m, err
+}
+
+// adoptable reports whether a message without a provider id may take the
+// one a provider reports for it: it is still being sent, or dangol gave
+// up on it only because its retries ran out.
+func adoptable(m Message) bool {
+	return m.ProviderID == nil && (m.Status == MessagePending || m.Status == MessageSending ||
+		m.Status == MessageAmbiguous || (m.Status == MessageFailed && m.ErrorCode != nil && *m.ErrorCode == CodeRetryBudget))
+}
+
+// MarkAccepted stores the provider's id and first status. It never moves
+// the status backwards (a status callback may have been faster). A
+// provider id that another message already has is not stored: the
+// message is recorded failed with that reason, since the provider gave no
+// id of its own to follow it by.
+func (s *Store) MarkAccepted(ctx context.Context, id int64, providerID, status string) (Message, error) {
+	var m Message
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1 FOR UPDATE`, id)); err != nil {
+			return err
+		}
+		switch {
+		case m.ProviderID != nil && *m.ProviderID == providerID:
+			// Adopted from a status callback already.
+		case m.ProviderID != nil:
+			// Two provider messages for one of ours: keep the first id,
+			// and the second in the history for whoever investigates.
+			_, err = s.addEvent(ctx, tx, id, status, map[string]string{"provider_id": providerID, "ignored": "message already has provider id " + *m.ProviderID}, "")
+			return err
+		default:
+			var other int64
+			err := tx.QueryRow(ctx, `SELECT id FROM messages WHERE provider_id = $1 AND id <> $2`, providerID, id).Scan(&other)
+			if err == nil {
+				reason := fmt.Sprintf("provider returned a SID already used by message %d", other)
+				m, err = scanMessage(tx.QueryRow(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
+					WHERE id = $1 RETURNING `+messageCols, id, CodeDuplicateProviderID, reason))
+				if err != nil {
+					return err
+				}
+				_, err = s.addEvent(ctx, tx, id, MessageFailed, map[string]string{"code": CodeDuplicateProviderID, "reason": reason, "provider_id": providerID}, "")
+				return err
+			}
+			if notFound(err) != ErrNotFound {
+				return err
+			}
+		}
+		newStatus := m.Status
+		if statusRank[status] > statusRank[m.Status] || adoptable(m) {
+			newStatus = status
+		}
+		m, err = scanMessage(tx.QueryRow(ctx, `UPDATE messages SET provider_id = $2, status = $3, updated_at = now(),
+			error_code = CASE WHEN $4 THEN NULL ELSE error_code END, error_message = CASE WHEN $4 THEN NULL ELSE error_message END
+			WHERE id = $1 RETURNING `+messageCols, id, providerID, newStatus, adoptable(m)))
+		if err != nil {
+			return err
+		}
+		_, err = s.addEvent(ctx, tx, id, status, map[string]string{"provider_id": providerID}, "")
+		return err
+	})
 	return m, err
 }
 
@@ -118,32 +247,157 @@ func (s *Store) MarkFinal(ctx context.Context, id int64, status, code, reason st
 	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = $2, error_code = $3, error_message = $4, updated_at = now()
 		WHERE id = $1 RETURNING `+messageCols, id, status, code, reason))
 	if err == nil {
-		err = s.addEvent(ctx, s.pool, id, status, map[string]string{"code": code, "reason": reason})
+		_, err = s.addEvent(ctx, s.pool, id, status, map[string]string{"code": code, "reason": reason}, "")
 	}
 	return m, err
 }
 
-// RecordProviderStatus applies a delivery report. Reports can arrive out
-// of order, so a status never moves backwards; every report is kept in the
-// history. Unknown provider ids are ErrNotFound.
-func (s *Store) RecordProviderStatus(ctx context.Context, providerID, status string, detail map[string]string) (Message, error) {
+// GiveUp records a message whose sending stopped without an answer (its
+// retries ran out, a worker died on the last one): failed with the reason,
+// if it is still pending or sending. ErrNotFound: it is not (any more).
+func (s *Store) GiveUp(ctx context.Context, id int64, reason string) (Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'sending') RETURNING `+messageCols, id, CodeRetryBudget, reason))
+	if err == nil {
+		_, err = s.addEvent(ctx, s.pool, id, MessageFailed, map[string]string{"code": CodeRetryBudget, "reason": reason}, "")
+	}
+	return m, err
+}
+
+// ProviderReport is what the provider says about one of its messages: a
+// status callback, or the answer to asking it (reconciliation).
+type ProviderReport struct {
+	// MessageID is dangol's message the report is about, when the report
+	// says so (a per-message callback URL); 0: find it by ProviderID.
+	MessageID    int64
+	ProviderID   string
+	Status       string
+	ErrorCode    string
+	ErrorMessage string
+	// Source says where the report came from (twilio, reconcile).
+	Source string
+}
+
+// dedupeKey names the provider event: the same message, status and error
+// reported twice (a replayed callback, or a callback and a fetch) is one
+// event.
+func (r ProviderReport) dedupeKey() string {
+	return "provider:" + r.ProviderID + ":" + r.Status + ":" + r.ErrorCode
+}
+
+// ApplyProviderReport applies a delivery report. Reports can arrive out
+// of order, so a status never moves backwards; each distinct report is
+// kept in the history once, whatever the number of deliveries.
+//
+// A report naming a message that has no provider id yet (the process died
+// between the provider's answer and recording it) gives it that id, unless
+// another message has it. A report for an unknown provider id is
+// ErrNotFound.
+func (s *Store) ApplyProviderReport(ctx context.Context, r ProviderReport) (Message, error) {
 	var m Message
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE provider_id = $1 FOR UPDATE`, providerID))
+		if r.MessageID == 0 {
+			m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE provider_id = $1 FOR UPDATE`, r.ProviderID))
+		} else {
+			m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1 FOR UPDATE`, r.MessageID))
+		}
 		if err != nil {
 			return err
 		}
-		if err := s.addEvent(ctx, tx, m.ID, status, detail); err != nil {
+		detail := map[string]string{"source": r.Source, "provider_id": r.ProviderID}
+		if r.ErrorCode != "" {
+			detail["error_code"] = r.ErrorCode
+		}
+		if r.ErrorMessage != "" {
+			detail["error_message"] = r.ErrorMessage
+		}
+		adopt := false
+		switch {
+		case m.ProviderID != nil && *m.ProviderID == r.ProviderID:
+		case m.ProviderID != nil:
+			detail["ignored"] = "message has provider id " + *m.ProviderID
+		case !adoptable(m):
+			detail["ignored"] = "message is " + m.Status + " without a provider id"
+		default:
+			var other int64
+			err := tx.QueryRow(ctx, `SELECT id FROM messages WHERE provider_id = $1`, r.ProviderID).Scan(&other)
+			if err == nil {
+				detail["ignored"] = fmt.Sprintf("provider id belongs to message %d", other)
+			} else if notFound(err) != ErrNotFound {
+				return err
+			} else {
+				adopt = true
+			}
+		}
+		added, err := s.addEvent(ctx, tx, m.ID, r.Status, detail, r.dedupeKey())
+		if err != nil || !added || detail["ignored"] != "" {
 			return err
 		}
-		if statusRank[status] <= statusRank[m.Status] {
+		var status string
+		switch {
+		case adopt && statusRank[r.Status] > statusRank[MessageSending]:
+			status = r.Status
+		case adopt:
+			// The provider has it, whatever it calls its state.
+			status = MessageQueued
+		case statusRank[r.Status] > statusRank[m.Status]:
+			status = r.Status
+		default:
 			return nil
 		}
-		m, err = scanMessage(tx.QueryRow(ctx, `UPDATE messages SET status = $2, updated_at = now() WHERE id = $1 RETURNING `+messageCols, m.ID, status))
+		code, reason := m.ErrorCode, m.ErrorMessage
+		if adopt {
+			code, reason = nil, nil
+		}
+		if status == MessageFailed || status == MessageUndelivered {
+			if r.ErrorCode != "" {
+				code = &r.ErrorCode
+			}
+			if r.ErrorMessage != "" {
+				reason = &r.ErrorMessage
+			}
+		}
+		m, err = scanMessage(tx.QueryRow(ctx, `UPDATE messages SET status = $2, provider_id = $3, error_code = $4, error_message = $5, updated_at = now()
+			WHERE id = $1 RETURNING `+messageCols, m.ID, status, r.ProviderID, code, reason))
 		return err
 	})
 	return m, err
+}
+
+// unsettled lists the statuses after which a provider still owes a final
+// answer (the reconcile job asks it); the partial index of migration 003
+// has the same list.
+const unsettled = `'sending', 'accepted', 'queued', 'sent'`
+
+// UnsettledSMS returns up to limit SMS the provider has accepted but not
+// reported final, unchanged for at least quietFor and created within
+// maxAge, those never or least recently checked first.
+func (s *Store) UnsettledSMS(ctx context.Context, quietFor, maxAge time.Duration, limit int) ([]Message, error) {
+	return collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE channel = 'sms' AND provider_id IS NOT NULL AND status IN (`+unsettled+`)
+		  AND updated_at < now() - $1::float8 * interval '1 second' AND created_at > now() - $2::float8 * interval '1 second'
+		  AND (checked_at IS NULL OR checked_at < now() - $1::float8 * interval '1 second')
+		ORDER BY checked_at NULLS FIRST, updated_at LIMIT $3`, quietFor.Seconds(), maxAge.Seconds(), limit))
+}
+
+// MarkChecked records that the provider was asked about a message now.
+func (s *Store) MarkChecked(ctx context.Context, id int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE messages SET checked_at = now() WHERE id = $1`, id)
+	return err
+}
+
+// InFlight returns up to limit messages still pending or sending that
+// were created more than olderThan ago, oldest first.
+func (s *Store) InFlight(ctx context.Context, olderThan time.Duration, limit int) ([]Message, error) {
+	return collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE status IN ('pending', 'sending') AND created_at < now() - $1::float8 * interval '1 second'
+		ORDER BY created_at LIMIT $2`, olderThan.Seconds(), limit))
+}
+
+// MessageByID loads a message.
+func (s *Store) MessageByID(ctx context.Context, id int64) (Message, error) {
+	return scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1`, id))
 }
 
 // MessageEvent is one entry of a message's status history.
@@ -168,11 +422,7 @@ func (s *Store) MessageEvents(ctx context.Context, id int64) ([]MessageEvent, er
 
 // EnrolmentMessages lists the messages of an enrolment.
 func (s *Store) EnrolmentMessages(ctx context.Context, enrolmentID int64) ([]Message, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE enrolment_id = $1 ORDER BY id`, enrolmentID)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) { return scanMessage(r) })
+	return collectMessages(s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE enrolment_id = $1 ORDER BY id`, enrolmentID))
 }
 
 // MessageByKey loads a message by its idempotency key.

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -68,10 +69,16 @@ type record struct {
 	seq int
 }
 
+// fault is one scripted answer to a message creation: an error (status,
+// code, message; or a raw body of another shape), or a repeat of the last
+// accepted message's SID.
 type fault struct {
-	status  int
-	code    int
-	message string
+	status      int
+	code        int
+	message     string
+	contentType string
+	body        string
+	repeatSid   bool
 }
 
 // generation groups the callback goroutines started between two Resets, so
@@ -96,7 +103,10 @@ type Server struct {
 	faults   []fault
 	seq      int
 	closed   bool
-	gen      *generation
+	// noCallbacks drops status callbacks (statuses still advance), as when
+	// they reach a receiver that is down.
+	noCallbacks bool
+	gen         *generation
 	// all counts every callback goroutine, whatever its generation, so Close
 	// also waits for those a concurrent Reset is still stopping.
 	all sync.WaitGroup
@@ -135,6 +145,8 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /_standin/messages", s.controlMessages)
 	mux.HandleFunc("POST /_standin/fail", s.controlFail)
 	mux.HandleFunc("POST /_standin/reset", s.controlReset)
+	mux.HandleFunc("POST /_standin/repeat-sid", s.controlRepeatSid)
+	mux.HandleFunc("POST /_standin/callbacks", s.controlCallbacks)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404,
 			fmt.Sprintf("The requested resource %s was not found", r.URL.Path))
@@ -172,6 +184,7 @@ func (s *Server) Reset() {
 	s.messages = nil
 	s.bySid = map[string]*record{}
 	s.faults = nil
+	s.noCallbacks = false
 	old := s.gen
 	s.gen = newGeneration()
 	if s.closed {
@@ -202,6 +215,43 @@ func (s *Server) FailNext(n int, httpStatus int, code int, message string) {
 	for range n {
 		s.faults = append(s.faults, fault{status: httpStatus, code: code, message: message})
 	}
+}
+
+// FailNextBody makes the next n message creations fail with httpStatus and
+// this body as is, for answers that are not Twilio's error JSON (a proxy's
+// page, an error body of another shape).
+func (s *Server) FailNextBody(n int, httpStatus int, contentType, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{status: httpStatus, contentType: contentType, body: body})
+	}
+}
+
+// RepeatLastSid makes the next n message creations answer 201 with the
+// last accepted message's resource (its SID) instead of creating one, as
+// a provider fault that hands out a SID twice. Nothing is sent for them.
+func (s *Server) RepeatLastSid(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{repeatSid: true})
+	}
+}
+
+// SetCallbacks turns status callbacks on or off. Off, messages still move
+// to sent and delivered, but nobody is told: the callbacks are lost, as
+// when they reach a receiver that is down. Reset turns them back on.
+func (s *Server) SetCallbacks(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noCallbacks = !on
+}
+
+func (s *Server) callbacksOn() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.noCallbacks
 }
 
 func (s *Server) takeFault() (fault, bool) {
@@ -236,7 +286,25 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 	return "", false
 }
 
+// accountSid is the shape of an Account SID: "AC" and 32 hex digits.
+var accountSid = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+
+// checkAccount refuses a URL whose account SID is not an Account SID's
+// shape, before anything else happens, as Twilio refuses such a request
+// without sending anything. Twilio's generic codes are 20000+status.
+func checkAccount(w http.ResponseWriter, r *http.Request) bool {
+	if accountSid.MatchString(r.PathValue("AccountSid")) {
+		return true
+	}
+	writeError(w, http.StatusUnprocessableEntity, 20422,
+		"Invalid AccountSid in the URL: an Account SID is AC followed by 32 hexadecimal digits.")
+	return false
+}
+
 func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
+	if !checkAccount(w, r) {
+		return
+	}
 	key, ok := s.authenticate(w, r)
 	if !ok {
 		return
@@ -246,9 +314,23 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f, ok := s.takeFault(); ok {
-		s.log.Info("twilio stand-in: injected failure", "status", f.status, "code", f.code)
-		writeError(w, f.status, f.code, f.message)
-		return
+		switch {
+		case f.repeatSid:
+			if s.repeatLast(w) {
+				return
+			}
+			// Nothing to repeat yet: create the message as usual.
+		case f.body != "":
+			s.log.Info("twilio stand-in: injected failure", "status", f.status, "body_bytes", len(f.body))
+			w.Header().Set("Content-Type", f.contentType)
+			w.WriteHeader(f.status)
+			_, _ = w.Write([]byte(f.body))
+			return
+		default:
+			s.log.Info("twilio stand-in: injected failure", "status", f.status, "code", f.code)
+			writeError(w, f.status, f.code, f.message)
+			return
+		}
 	}
 
 	to := r.Form.Get("To")
@@ -328,12 +410,31 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, res)
 }
 
+// repeatLast answers a creation with the last accepted message; false if
+// there is none.
+func (s *Server) repeatLast(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	if len(s.messages) == 0 {
+		s.mu.Unlock()
+		return false
+	}
+	last := s.messages[len(s.messages)-1]
+	res := toResource(last.Message)
+	s.mu.Unlock()
+	s.log.Info("twilio stand-in: injected fault: repeating the last SID", "sid", last.Sid)
+	writeJSON(w, http.StatusCreated, res)
+	return true
+}
+
 func validCallback(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (s *Server) fetchMessage(w http.ResponseWriter, r *http.Request) {
+	if !checkAccount(w, r) {
+		return
+	}
 	if _, ok := s.authenticate(w, r); !ok {
 		return
 	}
@@ -406,6 +507,9 @@ type listPage struct {
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
+	if !checkAccount(w, r) {
+		return
+	}
 	if _, ok := s.authenticate(w, r); !ok {
 		return
 	}
@@ -569,6 +673,43 @@ func (s *Server) controlFail(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// countRequest is the body of POST /_standin/repeat-sid.
+type countRequest struct {
+	Count int `json:"count"`
+}
+
+func (s *Server) controlRepeatSid(w http.ResponseWriter, r *http.Request) {
+	var req countRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil && err != io.EOF {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {count}: " + err.Error()})
+		return
+	}
+	if req.Count == 0 {
+		req.Count = 1
+	}
+	if req.Count < 0 || req.Count > 1000 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "count must be 1 to 1000"})
+		return
+	}
+	s.RepeatLastSid(req.Count)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// callbacksRequest is the body of POST /_standin/callbacks.
+type callbacksRequest struct {
+	Enabled *bool `json:"enabled"`
+}
+
+func (s *Server) controlCallbacks(w http.ResponseWriter, r *http.Request) {
+	var req callbacksRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Enabled == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be JSON {"enabled": true|false}`})
+		return
+	}
+	s.SetCallbacks(*req.Enabled)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) controlReset(w http.ResponseWriter, _ *http.Request) {
 	s.Reset()
 	w.WriteHeader(http.StatusNoContent)
@@ -591,7 +732,7 @@ func (s *Server) progress(g *generation, sid, callback, key string) {
 		if !ok {
 			return
 		}
-		if callback != "" {
+		if callback != "" && s.callbacksOn() {
 			s.postCallback(g.ctx, callback, key, params)
 		}
 	}

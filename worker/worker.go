@@ -37,6 +37,7 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.SecondPurchase, workflow.RegisterOptions{Name: "SecondPurchase"})
 	r.RegisterWorkflowWithOptions(workflows.Sweep, workflow.RegisterOptions{Name: "Sweep"})
 	r.RegisterWorkflowWithOptions(workflows.FanOut, workflow.RegisterOptions{Name: workflows.WorkflowFanOut})
+	r.RegisterWorkflowWithOptions(workflows.ReconcileMessages, workflow.RegisterOptions{Name: "ReconcileMessages"})
 }
 
 // Workers polls dangol's two task queues: enrolments on the main queue,

@@ -125,6 +125,16 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 	if err != nil {
 		return err
 	}
+	if taskID == 0 {
+		// No call consent (or no number): nobody is asked to call, and the
+		// customer gets the step's fallback SMS instead, if it has one. Old
+		// histories never had a task id 0, so this needs no version.
+		w.record(ctx, step.Key, "call_skipped", "no call consent")
+		if !step.Fallback {
+			return nil
+		}
+		return w.fallback(ctx, step, due)
+	}
 	w.record(ctx, step.Key, "call_task", fmt.Sprint(taskID))
 	w.state.Next = &NextStep{Touch: step.Key, At: expires, Waiting: "call"}
 	if d := expires.Sub(workflow.Now(ctx)); d > 0 {
@@ -162,6 +172,10 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		}).Get(ctx, &escalation)
 		if err != nil {
 			return err
+		}
+		if escalation == 0 {
+			w.record(ctx, step.Key, "escalation_skipped", "no call consent")
+			return nil
 		}
 		w.record(ctx, step.Key, "escalation", fmt.Sprint(escalation))
 	default: // no answer, or nobody called in time

@@ -32,6 +32,9 @@ type happyCallSuite struct {
 	voices     []int64
 	cancelled  int
 	outcome    string
+	// noCall makes CreateCallTask answer as for a customer without call
+	// consent: no task (id 0).
+	noCall bool
 }
 
 type sent struct {
@@ -58,7 +61,7 @@ func (s *happyCallSuite) SetupTest() {
 	s.env.RegisterWorkflow(HappyCall)
 	s.env.RegisterActivity(&activities.Activities{})
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
-	s.sends, s.tasks, s.voices, s.cancelled, s.outcome = nil, nil, nil, 0, ""
+	s.sends, s.tasks, s.voices, s.cancelled, s.outcome, s.noCall = nil, nil, nil, 0, "", false
 	s.closeState = activities.CallTaskState{Status: store.TaskExpired}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
@@ -71,6 +74,9 @@ func (s *happyCallSuite) SetupTest() {
 		})
 	s.env.OnActivity(a.CreateCallTask, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.CallTaskRequest) (int64, error) {
+			if s.noCall {
+				return 0, nil
+			}
 			s.tasks = append(s.tasks, req)
 			return int64(100 + len(s.tasks)), nil
 		})
@@ -164,6 +170,19 @@ func (s *happyCallSuite) TestIgnoredCallSendsFallback() {
 	s.True(s.tasks[0].DueAt.Equal(at(2027, 6, 4, 10, 0)), "call due %s", s.tasks[0].DueAt)
 	s.Equal(sent{"happycall:7:7000:3d:fallback_sms", activities.FieldFallbackSMS, at(2027, 6, 5, 10, 0)}, s.sends[0])
 	s.Equal("expired", j.Done[1].Action)
+}
+
+// A customer without call consent gets no call task: the step's fallback
+// SMS goes at the call's own time instead of after a window nobody could
+// use (defect 12).
+func (s *happyCallSuite) TestNoCallConsentSendsFallbackAtOnce() {
+	s.noCall = true
+	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", oneCall()))
+	j := s.journey()
+	s.Require().Len(s.sends, 1)
+	s.Equal(sent{"happycall:7:7000:3d:fallback_sms", activities.FieldFallbackSMS, at(2027, 6, 4, 10, 0)}, s.sends[0])
+	s.Equal("call_skipped", j.Done[0].Action)
+	s.Empty(s.tasks)
 }
 
 // A completion whose signal was lost is still found in the database when

@@ -8,9 +8,12 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	netmail "net/mail"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -30,7 +33,27 @@ type Message struct {
 	// dedupe a resend after we lost the relay's reply. The angle brackets
 	// are optional.
 	MessageID string
+	// BeforeEndOfData, when set, is called once the relay has taken the
+	// envelope and the whole message text, right before the end-of-data
+	// marker that asks it to deliver: the one step after which it may have
+	// taken the mail. If it returns an error, the marker is not sent (the
+	// connection is closed), so nothing is delivered.
+	BeforeEndOfData func() error
 }
+
+// UnknownOutcomeError means the end-of-data marker was sent and no answer
+// came back (connection lost, timeout, cancellation): the relay may or
+// may not have taken the mail, and SMTP offers no way to ask. Sending it
+// again may deliver it twice.
+type UnknownOutcomeError struct {
+	Err error
+}
+
+func (e *UnknownOutcomeError) Error() string {
+	return "mail outcome unknown (no answer to the end of data): " + e.Err.Error()
+}
+
+func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 
 // PermanentError marks a mail the relay refused for good (5xx on RCPT/DATA,
 // invalid address): callers record it and do not retry.
@@ -50,8 +73,9 @@ func (e *PermanentError) Error() string {
 
 func (e *PermanentError) Unwrap() error { return e.Err }
 
-// Sender delivers one Message. Errors other than *PermanentError are
-// transient.
+// Sender delivers one Message. A *PermanentError means the mail was
+// refused for good, an *UnknownOutcomeError that it may have been taken;
+// any other error means it was not taken and may be sent again.
 type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
@@ -119,6 +143,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 
 	opts := []gomail.Option{gomail.WithHELO(helo)}
 	defaultPort := 0
+	implicitTLS := false
 	switch cfg.TLS {
 	case TLSNone:
 		defaultPort = 25
@@ -128,6 +153,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	case TLSImplicit:
 		defaultPort = 465
+		implicitTLS = true
 		opts = append(opts, gomail.WithSSL())
 	default:
 		return nil, fmt.Errorf("mail: unknown tls mode %q (want none, starttls or tls)", cfg.TLS)
@@ -151,6 +177,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		)
 	}
 
+	opts = append(opts, gomail.WithDialContextFunc(dialer(cfg.Host, implicitTLS)))
 	client, err := gomail.NewClient(cfg.Host, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("mail: smtp client: %w", err)
@@ -158,32 +185,109 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	return &SMTP{client: client, from: from}, nil
 }
 
-// Send delivers m. Problems that no retry can fix (malformed recipient,
-// unusable MessageID, 5xx from the relay on RCPT or DATA) come back as
-// *PermanentError; everything else is transient.
+// connKey carries a *net.Conn slot from Send to dialer through the dial
+// context, so Send can close its own connection.
+type connKey struct{}
+
+// dialer dials like go-mail does (a given dial function replaces go-mail's
+// own, implicit TLS included) and hands the connection to Send: go-mail
+// holds a lock while it waits for a reply, so closing the connection
+// itself is the only way to stop a relay that does not answer.
+func dialer(host string, implicitTLS bool) gomail.DialContextFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var conn net.Conn
+		var err error
+		if implicitTLS {
+			d := tls.Dialer{Config: &tls.Config{ServerName: host, MinVersion: gomail.DefaultTLSMinVersion}}
+			conn, err = d.DialContext(ctx, network, addr)
+		} else {
+			var d net.Dialer
+			conn, err = d.DialContext(ctx, network, addr)
+		}
+		if slot, ok := ctx.Value(connKey{}).(*net.Conn); ok && err == nil {
+			*slot = conn
+		}
+		return conn, err
+	}
+}
+
+// Send delivers m over a connection of its own. Problems that no retry
+// can fix (malformed recipient, unusable MessageID, 5xx from the relay on
+// RCPT, DATA or the end of data) come back as *PermanentError; a lost
+// answer to the end of data as *UnknownOutcomeError; everything else is
+// transient, and the relay did not take the mail.
+//
+// go-mail's own send sends the end of data and then RSET, and fails the
+// send if RSET fails, so a delivered mail would be retried; the session is
+// driven step by step here instead, with go-mail's dialing, TLS and AUTH.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	msg, err := s.build(m)
+	msg, to, err := s.build(m)
 	if err != nil {
 		return &PermanentError{Err: err}
 	}
-	if err := s.client.DialAndSendWithContext(ctx, msg); err != nil {
-		return classify(err)
+	var conn net.Conn
+	c, err := s.client.DialToSMTPClientWithContext(context.WithValue(ctx, connKey{}, &conn))
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		return fmt.Errorf("mail: dial failed: %w", err)
 	}
+	defer conn.Close()
+	// go-mail watches ctx only while dialing; closing the connection when
+	// ctx ends makes a stuck relay fail the command in progress.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+
+	if err := c.Mail("<" + s.from.Address + ">"); err != nil {
+		return classify("MAIL FROM", err)
+	}
+	if err := c.Rcpt("<" + to + ">"); err != nil {
+		return classify("RCPT TO", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return classify("DATA", err)
+	}
+	// Until the end-of-data marker, a relay that loses the connection
+	// drops the transaction (RFC 5321, 4.1.1.4): a failure here means not
+	// taken.
+	if _, err := msg.WriteTo(w); err != nil {
+		return fmt.Errorf("mail: writing the message: %w", err)
+	}
+	if m.BeforeEndOfData != nil {
+		if err := m.BeforeEndOfData(); err != nil {
+			return fmt.Errorf("mail: not sent: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mail: not sent: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		var reply *textproto.Error
+		if errors.As(err, &reply) {
+			// The relay answered, and refused.
+			return classify("end of data", err)
+		}
+		return &UnknownOutcomeError{Err: err}
+	}
+	// Taken. What QUIT answers no longer matters.
+	_ = c.Quit()
 	return nil
 }
 
 // build turns m into a go-mail message, rejecting input that would either
 // never be accepted or would let data inject headers.
-func (s *SMTP) build(m Message) (*gomail.Msg, error) {
+func (s *SMTP) build(m Message) (*gomail.Msg, string, error) {
 	// ParseAddress rejects lists, so one Message can never fan out to
 	// several recipients who would then see each other's addresses.
 	to, err := netmail.ParseAddress(m.To)
 	if err != nil {
-		return nil, fmt.Errorf("invalid recipient %q: %w", m.To, err)
+		return nil, "", fmt.Errorf("invalid recipient %q: %w", m.To, err)
 	}
 	id, err := messageID(m.MessageID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 
 	// The default User-Agent advertises the library version to every
@@ -198,7 +302,7 @@ func (s *SMTP) build(m Message) (*gomail.Msg, error) {
 	if m.HTMLBody != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
 	}
-	return msg, nil
+	return msg, to.Address, nil
 }
 
 // messageID returns the id without angle brackets (go-mail adds them). It is
@@ -218,28 +322,19 @@ func messageID(raw string) (string, error) {
 	return id, nil
 }
 
-// classify maps a go-mail error to our retry semantics. Only replies that
-// judge this particular mail count as permanent: a 5xx to RCPT (mailbox
-// unknown) or to DATA (content or size refused). A 5xx to MAIL FROM, AUTH or
-// EHLO is about our sender or configuration and would hit every mail alike,
-// so it stays transient rather than permanently failing a whole campaign.
-func classify(err error) error {
-	var se *gomail.SendError
-	if !errors.As(err, &se) || se.IsTemp() {
-		return err
+// classify maps a relay's refusal to our retry semantics. Only replies
+// that judge this particular mail count as permanent: a 5xx to RCPT
+// (mailbox unknown), to DATA or to the end of data (content or size
+// refused). A 5xx to MAIL FROM is about our sender or configuration and
+// would hit every mail alike, so it stays transient rather than
+// permanently failing a whole campaign; so does anything that is not a
+// reply (a lost connection before the end of data).
+func classify(step string, err error) error {
+	var reply *textproto.Error
+	if errors.As(err, &reply) && reply.Code >= 500 && reply.Code < 600 && step != "MAIL FROM" {
+		return &PermanentError{Code: reply.Code, Err: fmt.Errorf("%s: %w", step, err)}
 	}
-	switch se.Reason {
-	case gomail.ErrGetRcpts:
-		// go-mail could not parse the recipient: no relay will ever take it.
-		return &PermanentError{Code: se.ErrorCode(), Err: err}
-	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
-		// IsTemp is false for anything not starting with 4, including
-		// network failures, so require an actual 5xx reply.
-		if code := se.ErrorCode(); code >= 500 && code < 600 {
-			return &PermanentError{Code: code, Err: err}
-		}
-	}
-	return err
+	return fmt.Errorf("mail: %s: %w", step, err)
 }
 
 // isDomain reports whether s is a syntactically valid, dotted DNS name.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/twilio/twilio-go"
@@ -39,21 +40,28 @@ type Twilio struct {
 
 var _ Sender = (*Twilio)(nil)
 
-// twilio-go refuses, on every call and without a network round trip,
-// credentials that are not alphanumeric (error 21222/21224); checking here
-// turns a misconfiguration into a startup error instead of a stream of
-// "permanent" send failures.
-var alphanumeric = regexp.MustCompile(`^[a-zA-Z0-9]+$`)
+// An Account SID is "AC" and 32 hex digits, an auth token 32 hex digits.
+// Twilio answers anything else with an error on every call (and twilio-go
+// refuses non-alphanumeric ones without a round trip); checking the shape
+// here turns a misconfiguration into a start-up error instead of a stream
+// of failed messages.
+var (
+	accountSIDShape = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	authTokenShape  = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+)
 
 // NewTwilio validates cfg and returns a sender.
 func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	switch {
 	case cfg.AccountSID == "" || cfg.AuthToken == "" || cfg.From == "":
 		return nil, errors.New("sms: Twilio account SID, auth token and From are required")
-	case !alphanumeric.MatchString(cfg.AccountSID):
-		return nil, errors.New("sms: Twilio account SID must be alphanumeric")
-	case !alphanumeric.MatchString(cfg.AuthToken):
-		return nil, errors.New("sms: Twilio auth token must be alphanumeric")
+	case !accountSIDShape.MatchString(cfg.AccountSID):
+		// Only the start is shown: a secret pasted into the wrong variable
+		// must not end up in a log.
+		return nil, fmt.Errorf("sms: Twilio account SID (%d characters, starting %q) is not AC followed by 32 hexadecimal digits (see the Twilio console)",
+			len(cfg.AccountSID), cfg.AccountSID[:min(2, len(cfg.AccountSID))])
+	case !authTokenShape.MatchString(cfg.AuthToken):
+		return nil, fmt.Errorf("sms: Twilio auth token (%d characters) is not 32 hexadecimal digits (see the Twilio console)", len(cfg.AuthToken))
 	}
 	t := &Twilio{
 		sid:       cfg.AccountSID,
@@ -89,11 +97,16 @@ type callTransport struct {
 	ctx  context.Context
 	base *url.URL
 	next http.RoundTripper
-	// errStatus is the HTTP status of the last error response. twilio-go
-	// only reports the status found in Twilio's JSON error body, so without
-	// this a proxy's HTML 502 would lose its status entirely.
+	// errStatus and errBody are the HTTP status and the start of the body
+	// of the last error response. twilio-go only reports what it finds in
+	// Twilio's JSON error body, so without these a proxy's HTML 502, or a
+	// 4xx whose JSON has another shape, would lose its status and reason.
 	errStatus int
+	errBody   []byte
 }
+
+// maxErrBody bounds the part of an error body that is kept and recorded.
+const maxErrBody = 2 << 10
 
 func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(t.ctx)
@@ -115,6 +128,7 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
+		t.errBody = b[:min(len(b), maxErrBody)]
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	return resp, nil
@@ -150,7 +164,7 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 	}
 	res, err := api.CreateMessage(params)
 	if err != nil {
-		return Receipt{}, mapError("send", err, tr)
+		return Receipt{}, mapError("send", err, tr, m.To)
 	}
 	if res.Sid == nil {
 		return Receipt{}, errors.New("twilio send: response has no message sid")
@@ -171,7 +185,7 @@ func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (Re
 	params.SetTo(to).SetFrom(t.from).SetPageSize(100).SetLimit(findWindow)
 	msgs, err := api.ListMessage(params)
 	if err != nil {
-		return Receipt{}, false, mapError("find", err, tr)
+		return Receipt{}, false, mapError("find", err, tr, to)
 	}
 	// date_created has whole seconds and Twilio's clock is not ours.
 	earliest := since.Add(-time.Minute)
@@ -202,6 +216,25 @@ func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (Re
 	return Receipt{ProviderID: *found.Sid, Status: deref(found.Status)}, true, nil
 }
 
+// Fetch implements Sender.Fetch.
+func (t *Twilio) Fetch(ctx context.Context, providerID string) (Receipt, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	api, tr := t.api(ctx)
+	m, err := api.FetchMessage(providerID, &openapi.FetchMessageParams{})
+	if err != nil {
+		return Receipt{}, mapError("fetch", err, tr, "")
+	}
+	r := Receipt{ProviderID: deref(m.Sid), Status: deref(m.Status), ErrorMessage: deref(m.ErrorMessage)}
+	if m.ErrorCode != nil {
+		r.ErrorCode = *m.ErrorCode
+	}
+	if m.To != nil {
+		r.ErrorMessage = redact(r.ErrorMessage, *m.To)
+	}
+	return r, nil
+}
+
 // findWindow bounds how many of a recipient's latest messages Find reads.
 const findWindow = 200
 
@@ -217,14 +250,16 @@ func permanent(httpStatus, code int) bool {
 	return httpStatus >= 400 && httpStatus < 500 && httpStatus != http.StatusTooManyRequests
 }
 
-func mapError(op string, err error, tr *callTransport) error {
+func mapError(op string, err error, tr *callTransport, to string) error {
+	body := redact(strings.ToValidUTF8(string(tr.errBody), "\uFFFD"), to)
 	var te *client.TwilioRestError
 	if errors.As(err, &te) {
 		status := te.Status
 		if tr.errStatus != 0 {
 			status = tr.errStatus
 		}
-		return &ProviderError{HTTPStatus: status, Code: te.Code, Message: te.Message, Permanent: permanent(status, te.Code)}
+		return &ProviderError{HTTPStatus: status, Code: te.Code, Message: redact(te.Message, to), Body: body,
+			Permanent: permanent(status, te.Code)}
 	}
 	if tr.errStatus != 0 {
 		// An error reply that is not Twilio's JSON comes from something in
@@ -232,10 +267,23 @@ func mapError(op string, err error, tr *callTransport) error {
 		// message itself: worth retrying whatever its status.
 		return &ProviderError{
 			HTTPStatus: tr.errStatus,
-			Message:    "reply without a Twilio error body: " + err.Error(),
+			Message:    "reply without a Twilio error body: " + redact(err.Error(), to),
+			Body:       body,
 		}
 	}
 	return fmt.Errorf("twilio %s: %w", op, err)
+}
+
+// e164ish finds phone numbers in international format in provider text.
+var e164ish = regexp.MustCompile(`\+[0-9]{6,15}`)
+
+// redact removes the recipient's number (as sent, whatever its format)
+// and anything that looks like an international number from provider text.
+func redact(s, to string) string {
+	if to != "" {
+		s = strings.ReplaceAll(s, to, "[number]")
+	}
+	return e164ish.ReplaceAllString(s, "[number]")
 }
 
 func deref(s *string) string {

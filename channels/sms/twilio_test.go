@@ -20,7 +20,7 @@ import (
 
 const (
 	accountSID = "AC0123456789abcdef0123456789abcdef"
-	authToken  = "s3cr3tT0ken"
+	authToken  = "0123456789abcdef0123456789abcdef"
 	fromNumber = "+15005550006"
 	alice      = "+14155550100"
 )
@@ -89,8 +89,9 @@ func TestInvalidNumberIsPermanent(t *testing.T) {
 	st, ts := standin(t, time.Hour)
 	_, err := sender(t, ts.URL).Send(context.Background(), sms.Message{To: "0612345678", Body: "hi"})
 	pe := providerError(t, err)
+	// The number is personal data: it stays out of what is recorded.
 	if pe.Code != 21211 || pe.HTTPStatus != 400 || !pe.Permanent ||
-		pe.Message != "The 'To' number 0612345678 is not a valid phone number." {
+		pe.Message != "The 'To' number [number] is not a valid phone number." || strings.Contains(pe.Body, "0612345678") {
 		t.Errorf("got %+v, want permanent 400/21211", pe)
 	}
 	if n := len(st.Messages()); n != 0 {
@@ -143,7 +144,7 @@ func TestErrorClassification(t *testing.T) {
 
 func TestWrongAuthTokenIsPermanent(t *testing.T) {
 	_, ts := standin(t, time.Hour)
-	s, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: accountSID, AuthToken: "wrongToken", From: fromNumber, APIBase: ts.URL})
+	s, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: accountSID, AuthToken: strings.Repeat("f", 32), From: fromNumber, APIBase: ts.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,10 +370,18 @@ func TestNoRewriteWithoutAPIBase(t *testing.T) {
 func TestNewTwilioValidates(t *testing.T) {
 	ok := sms.TwilioConfig{AccountSID: accountSID, AuthToken: authToken, From: fromNumber}
 	for name, mutate := range map[string]func(*sms.TwilioConfig){
-		"no sid":           func(c *sms.TwilioConfig) { c.AccountSID = "" },
-		"no token":         func(c *sms.TwilioConfig) { c.AuthToken = "" },
-		"no from":          func(c *sms.TwilioConfig) { c.From = "" },
-		"token with dash":  func(c *sms.TwilioConfig) { c.AuthToken = "abc-def" },
+		"no sid":          func(c *sms.TwilioConfig) { c.AccountSID = "" },
+		"no token":        func(c *sms.TwilioConfig) { c.AuthToken = "" },
+		"no from":         func(c *sms.TwilioConfig) { c.From = "" },
+		"token with dash": func(c *sms.TwilioConfig) { c.AuthToken = "abc-def" },
+		// The defaults dangol's dev stack used to ship.
+		"old dev sid":      func(c *sms.TwilioConfig) { c.AccountSID = "ACdev00000000000000000000000000000" },
+		"old dev token":    func(c *sms.TwilioConfig) { c.AuthToken = "devauthtoken00000000000000000000" },
+		"short sid":        func(c *sms.TwilioConfig) { c.AccountSID = accountSID[:33] },
+		"long sid":         func(c *sms.TwilioConfig) { c.AccountSID = accountSID + "0" },
+		"api key sid":      func(c *sms.TwilioConfig) { c.AccountSID = "SK" + accountSID[2:] },
+		"short token":      func(c *sms.TwilioConfig) { c.AuthToken = authToken[:31] },
+		"long token":       func(c *sms.TwilioConfig) { c.AuthToken = authToken + "0" },
 		"base without URL": func(c *sms.TwilioConfig) { c.APIBase = "127.0.0.1:8089" },
 		"base with path":   func(c *sms.TwilioConfig) { c.APIBase = "http://127.0.0.1:8089/twilio" },
 	} {
@@ -384,5 +393,50 @@ func TestNewTwilioValidates(t *testing.T) {
 	}
 	if _, err := sms.NewTwilio(ok); err != nil {
 		t.Errorf("valid config rejected: %v", err)
+	}
+}
+
+// A 4xx whose body twilio-go cannot read into a code and message (here a
+// JSON error of another shape) keeps its status and body, so the failure
+// is recorded with a reason instead of "error 0" and nothing.
+func TestErrorBodyKeptWhenNotTwilioShape(t *testing.T) {
+	st, ts := standin(t, time.Hour)
+	st.FailNextBody(1, http.StatusUnprocessableEntity, "application/json",
+		`{"status":422,"detail":"number `+alice+` cannot be reached from this account","padding":"`+strings.Repeat("x", 4000)+`"}`)
+	_, err := sender(t, ts.URL).Send(context.Background(), sms.Message{To: alice, Body: "hi"})
+	pe := providerError(t, err)
+	if pe.HTTPStatus != 422 || pe.Code != 0 || !pe.Permanent {
+		t.Fatalf("got %+v, want permanent 422 without a Twilio code", pe)
+	}
+	if !strings.Contains(pe.Body, "cannot be reached from this account") || strings.Contains(pe.Body, alice) || len(pe.Body) > 2048 {
+		t.Fatalf("body %q: want the provider's reason, bounded to 2 KiB, without the number", pe.Body)
+	}
+	if pe.ErrorCode() != "http_422" || pe.Reason() != pe.Body || !strings.Contains(err.Error(), "cannot be reached") {
+		t.Fatalf("code %q, reason %q, error %q", pe.ErrorCode(), pe.Reason(), err)
+	}
+}
+
+func TestFetch(t *testing.T) {
+	st, ts := standin(t, time.Millisecond)
+	s := sender(t, ts.URL)
+	ctx := context.Background()
+	r, err := s.Send(ctx, sms.Message{To: alice, Body: "where are you"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for st.Messages()[0].Status != "delivered" {
+		if time.Now().After(deadline) {
+			t.Fatal("never delivered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got, err := s.Fetch(ctx, r.ProviderID)
+	if err != nil || got.ProviderID != r.ProviderID || got.Status != "delivered" || got.ErrorCode != 0 {
+		t.Fatalf("Fetch = %+v, %v; want delivered", got, err)
+	}
+	_, err = s.Fetch(ctx, "SM"+strings.Repeat("0", 32))
+	if pe := providerError(t, err); pe.HTTPStatus != 404 || pe.Code != 20404 {
+		t.Fatalf("unknown sid: %+v", pe)
 	}
 }

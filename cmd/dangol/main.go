@@ -271,6 +271,9 @@ func ensureSchedulesOnce(ctx context.Context, cfg config.Config, st *store.Store
 	try("grades", func(ctx context.Context) error {
 		return schedules.EnsureGrades(ctx, tc, cfg.TaskQueue, cfg.Grades.Hour, cfg.Grades.TimeZone, cfg.Grades.Rules)
 	})
+	try("reconcile", func(ctx context.Context) error {
+		return schedules.EnsureReconcile(ctx, tc, cfg.TaskQueue, schedules.ReconcileEvery, activities.ReconcileRequest{})
+	})
 	ps, err := st.ListPrograms(ctx, "", "")
 	if err != nil {
 		slog.Error("ensure schedules: list programs", "error", err)

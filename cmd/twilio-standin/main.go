@@ -25,7 +25,10 @@ func main() {
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags]\n\n"+
 			"Environment: TWILIO_AUTH_TOKEN, when set, is the only password accepted\n"+
-			"and signs status callbacks; when empty any password is accepted.\n\nFlags:\n", os.Args[0])
+			"and signs status callbacks; when empty any password is accepted.\n\n"+
+			"Control: GET /_standin/messages; POST /_standin/reset; faults:\n"+
+			"POST /_standin/fail {count,status,code,message}, /_standin/repeat-sid {count}\n"+
+			"(answer with the last SID), /_standin/callbacks {enabled} (lose callbacks).\n\nFlags:\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
