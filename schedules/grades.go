@@ -2,13 +2,11 @@ package schedules
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
@@ -47,39 +45,13 @@ func EnsureGrades(ctx context.Context, c client.Client, taskQueue string, hour i
 	if err := rules.Validate(); err != nil {
 		return fmt.Errorf("grades schedule: %w", err)
 	}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return ensure(ctx, c, "grades", client.ScheduleOptions{
 		ID:      workflows.GradesScheduleID,
 		Spec:    gradesSpec(hour, tz),
 		Action:  gradesAction(taskQueue, rules),
 		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
 		Note:    "dangol: grade customers A/B/C",
 	})
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		if err != nil {
-			return fmt.Errorf("grades schedule: %w", err)
-		}
-		return nil
-	}
-	h := c.ScheduleClient().GetHandle(ctx, workflows.GradesScheduleID)
-	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		spec := gradesSpec(hour, tz)
-		s.Spec = &spec
-		s.Action = gradesAction(taskQueue, rules)
-		policy := client.SchedulePolicies{Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP}
-		if s.Policy != nil {
-			policy.CatchupWindow, policy.PauseOnFailure = s.Policy.CatchupWindow, s.Policy.PauseOnFailure
-		}
-		s.Policy = &policy
-		if s.State == nil {
-			s.State = &client.ScheduleState{}
-		}
-		return &client.ScheduleUpdate{Schedule: &s}, nil
-	}})
-	if err != nil {
-		return fmt.Errorf("grades schedule: update: %w", err)
-	}
-	return nil
 }
 
 // TriggerGrades regrades now (operators, tests), unless a run is going.

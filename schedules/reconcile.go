@@ -2,13 +2,11 @@ package schedules
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/workflows"
@@ -40,7 +38,7 @@ func EnsureReconcile(ctx context.Context, c client.Client, taskQueue string, eve
 	if every < time.Second || every > 24*time.Hour {
 		return fmt.Errorf("reconcile schedule: every %s: must be 1s to 24h", every)
 	}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return ensure(ctx, c, "reconcile", client.ScheduleOptions{
 		ID:            workflows.ReconcileScheduleID,
 		Spec:          reconcileSpec(every),
 		Action:        reconcileAction(taskQueue, req),
@@ -48,32 +46,6 @@ func EnsureReconcile(ctx context.Context, c client.Client, taskQueue string, eve
 		CatchupWindow: every,
 		Note:          "dangol: reconcile message statuses with the provider",
 	})
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		if err != nil {
-			return fmt.Errorf("reconcile schedule: %w", err)
-		}
-		return nil
-	}
-	h := c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
-	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		spec := reconcileSpec(every)
-		s.Spec = &spec
-		s.Action = reconcileAction(taskQueue, req)
-		policy := client.SchedulePolicies{Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: every}
-		if s.Policy != nil {
-			policy.PauseOnFailure = s.Policy.PauseOnFailure
-		}
-		s.Policy = &policy
-		if s.State == nil {
-			s.State = &client.ScheduleState{}
-		}
-		return &client.ScheduleUpdate{Schedule: &s}, nil
-	}})
-	if err != nil {
-		return fmt.Errorf("reconcile schedule: update: %w", err)
-	}
-	return nil
 }
 
 // TriggerReconcile runs the reconcile job now (operators, tests), unless
