@@ -55,19 +55,19 @@ var statusRank = map[string]int{
 
 // Message is one SMS or mail, keyed by the business event that caused it.
 type Message struct {
-	ID             int64      `json:"id"`
-	IdempotencyKey string     `json:"idempotency_key"`
-	EnrolmentID    *int64     `json:"enrolment_id"`
-	CustomerID     int64      `json:"-"`
-	Channel        string     `json:"channel"`
-	Recipient      string     `json:"recipient"`
-	Subject        string     `json:"subject,omitempty"`
-	Body           string     `json:"body"`
-	ProviderID     *string    `json:"provider_id"`
-	Status         string     `json:"status"`
-	ErrorCode      *string    `json:"error_code,omitempty"`
-	ErrorMessage   *string    `json:"error_message,omitempty"`
-	Attempts       int        `json:"attempts"`
+	ID             int64   `json:"id"`
+	IdempotencyKey string  `json:"idempotency_key"`
+	EnrolmentID    *int64  `json:"enrolment_id"`
+	CustomerID     int64   `json:"-"`
+	Channel        string  `json:"channel"`
+	Recipient      string  `json:"recipient"`
+	Subject        string  `json:"subject,omitempty"`
+	Body           string  `json:"body"`
+	ProviderID     *string `json:"provider_id"`
+	Status         string  `json:"status"`
+	ErrorCode      *string `json:"error_code,omitempty"`
+	ErrorMessage   *string `json:"error_message,omitempty"`
+	Attempts       int     `json:"attempts"`
 	// Purpose is marketing or service (compliance.Purpose*).
 	Purpose string `json:"purpose"`
 	// Segments and Encoding are the SMS as carriers count it.
@@ -76,8 +76,8 @@ type Message struct {
 	// NotBefore is when a held message may go.
 	NotBefore     *time.Time `json:"not_before,omitempty"`
 	SendStartedAt *time.Time `json:"-"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 const messageCols = `id, idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, provider_id, status, error_code, error_message, attempts, purpose, segments, encoding, not_before, send_started_at, created_at, updated_at`
