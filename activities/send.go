@@ -34,14 +34,19 @@ type SendRequest struct {
 	// Survey, when set, adds a survey link for this enrolment and step.
 	Survey   bool
 	Template TemplateRef
+	// LastTry: the workflow will not wait for this message again, so a
+	// rule that would hold it records it suppressed with its reason.
+	LastTry bool
 }
 
 // SendResult says what became of the message.
 type SendResult struct {
 	MessageID int64
 	Status    string
-	// Reason explains a suppressed or failed message.
+	// Reason explains a suppressed, held or failed message.
 	Reason string
+	// NotBefore is when a held message may go (Status store.MessageHeld).
+	NotBefore time.Time
 }
 
 // SendMessage is the one path every message takes: render, check the
