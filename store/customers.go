@@ -21,21 +21,29 @@ const (
 	ChannelSMS   = "sms"
 	ChannelEmail = "email"
 	ChannelCall  = "call"
+	// ChannelNight is the Korean night-time advertising consent
+	// (21:00-08:00), given separately from a channel's; it is no channel
+	// to send on.
+	ChannelNight = "night"
 )
 
 // Customer is a person a store sells to.
 type Customer struct {
-	ID         int64              `json:"-"`
-	ExternalID string             `json:"external_id"`
-	Name       string             `json:"name"`
-	Phone      *string            `json:"phone"`
-	Email      *string            `json:"email"`
-	Birthday   *time.Time         `json:"birthday"`
-	TimeZone   string             `json:"time_zone"`
-	Locale     string             `json:"locale"`
-	Consent    map[string]Consent `json:"consent"`
-	CreatedAt  time.Time          `json:"created_at"`
-	UpdatedAt  time.Time          `json:"updated_at"`
+	ID         int64      `json:"-"`
+	ExternalID string     `json:"external_id"`
+	Name       string     `json:"name"`
+	Phone      *string    `json:"phone"`
+	Email      *string    `json:"email"`
+	Birthday   *time.Time `json:"birthday"`
+	TimeZone   string     `json:"time_zone"`
+	Locale     string     `json:"locale"`
+	// Country (ISO 3166-1 alpha-2) decides quiet hours and the
+	// advertising format; nil: from the phone number, else the settings'
+	// default.
+	Country   *string            `json:"country"`
+	Consent   map[string]Consent `json:"consent"`
+	CreatedAt time.Time          `json:"created_at"`
+	UpdatedAt time.Time          `json:"updated_at"`
 }
 
 // MarshalJSON writes the birthday as a date, the way it is given.
@@ -73,27 +81,35 @@ func (c *Customer) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Consents reports whether the customer allows contact on the channel.
+// Consents reports whether the customer allows (advertising) contact on
+// the channel.
 func (c Customer) Consents(channel string) bool {
 	return c.Consent[channel].Granted
 }
 
+// NightConsent reports whether the customer gave the separate night-time
+// advertising consent, which lifts Korean quiet hours for them.
+func (c Customer) NightConsent() bool {
+	return c.Consent[ChannelNight].Granted
+}
+
 // OptedOut reports whether every channel is withdrawn (or none granted).
+// Night-time consent alone allows no channel, so it does not count.
 func (c Customer) OptedOut() bool {
-	for _, v := range c.Consent {
-		if v.Granted {
+	for ch, v := range c.Consent {
+		if v.Granted && ch != ChannelNight {
 			return false
 		}
 	}
 	return true
 }
 
-const customerCols = `id, external_id, name, phone, email, birthday, time_zone, locale, consent, created_at, updated_at`
+const customerCols = `id, external_id, name, phone, email, birthday, time_zone, locale, country, consent, created_at, updated_at`
 
 func scanCustomer(row pgx.Row) (Customer, error) {
 	var c Customer
 	var consent []byte
-	err := row.Scan(&c.ID, &c.ExternalID, &c.Name, &c.Phone, &c.Email, &c.Birthday, &c.TimeZone, &c.Locale, &consent, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(&c.ID, &c.ExternalID, &c.Name, &c.Phone, &c.Email, &c.Birthday, &c.TimeZone, &c.Locale, &c.Country, &consent, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return c, notFound(err)
 	}
@@ -103,17 +119,30 @@ func scanCustomer(row pgx.Row) (Customer, error) {
 	return c, nil
 }
 
+// ActorSystem records consent changes dangol makes itself (and writes
+// from tools and tests that name no API key).
+const ActorSystem = "system"
+
 // UpsertCustomer creates or replaces the customer with c.ExternalID.
 func (s *Store) UpsertCustomer(ctx context.Context, c Customer) (stored Customer, before *Customer, err error) {
 	return s.UpsertCustomerWith(ctx, c.ExternalID, func(*Customer) (Customer, error) { return c, nil })
 }
 
-// UpsertCustomerWith creates or replaces the customer with externalID. build
+// UpsertCustomerWith is UpsertCustomerAs recording dangol itself as the
+// actor of consent changes.
+func (s *Store) UpsertCustomerWith(ctx context.Context, externalID string, build func(old *Customer) (Customer, error)) (stored Customer, before *Customer, err error) {
+	return s.UpsertCustomerAs(ctx, externalID, ActorSystem, build)
+}
+
+// UpsertCustomerAs creates or replaces the customer with externalID. build
 // gets the stored row (nil when new) and returns the row to store; it runs
 // inside the transaction, under a lock on the external id, so two
 // concurrent updates (each granting one channel) cannot lose each other's
-// consent. It returns the stored row and the row as it was before.
-func (s *Store) UpsertCustomerWith(ctx context.Context, externalID string, build func(old *Customer) (Customer, error)) (stored Customer, before *Customer, err error) {
+// consent. Every consent change (a channel first recorded, or its grant
+// flipped) is appended to the consent history in the same transaction,
+// with the consent's time and source and actor as who recorded it. It
+// returns the stored row and the row as it was before.
+func (s *Store) UpsertCustomerAs(ctx context.Context, externalID, actor string, build func(old *Customer) (Customer, error)) (stored Customer, before *Customer, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		// The advisory lock also covers a customer that does not exist yet.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('customer:' || $1, 0))`, externalID); err != nil {
@@ -135,15 +164,18 @@ func (s *Store) UpsertCustomerWith(ctx context.Context, externalID string, build
 			return err
 		}
 		stored, err = scanCustomer(tx.QueryRow(ctx, `
-			INSERT INTO customers (external_id, name, phone, email, birthday, time_zone, locale, consent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			INSERT INTO customers (external_id, name, phone, email, birthday, time_zone, locale, country, consent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (external_id) DO UPDATE SET
 				name = EXCLUDED.name, phone = EXCLUDED.phone, email = EXCLUDED.email,
 				birthday = EXCLUDED.birthday, time_zone = EXCLUDED.time_zone,
-				locale = EXCLUDED.locale, consent = EXCLUDED.consent, updated_at = now()
+				locale = EXCLUDED.locale, country = EXCLUDED.country, consent = EXCLUDED.consent, updated_at = now()
 			RETURNING `+customerCols,
-			externalID, c.Name, c.Phone, c.Email, c.Birthday, c.TimeZone, c.Locale, consent))
-		return err
+			externalID, c.Name, c.Phone, c.Email, c.Birthday, c.TimeZone, c.Locale, c.Country, consent))
+		if err != nil {
+			return err
+		}
+		return recordConsentChanges(ctx, tx, stored.ID, before, stored.Consent, actor)
 	})
 	return stored, before, err
 }
