@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ func (s *Server) customerRoutes() chi.Router {
 	ir.Put("/{externalID}", s.putCustomer)
 	ir.Get("/{externalID}", s.getCustomer)
 	ir.Get("/{externalID}/journey", s.customerJourney)
+	ir.Get("/{externalID}/consents", s.customerConsents)
 	return r
 }
 
@@ -70,6 +72,7 @@ type customerInput struct {
 	Birthday *string                    `json:"birthday"`
 	TimeZone string                     `json:"time_zone"`
 	Locale   string                     `json:"locale"`
+	Country  *string                    `json:"country"`
 	Consent  map[string]json.RawMessage `json:"consent"`
 }
 
@@ -78,6 +81,8 @@ var (
 	e164Pattern       = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
 	// A BCP 47 tag as stores send them: language, then region or script.
 	localePattern = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$`)
+	// ISO 3166-1 alpha-2, as the customers.country CHECK has it.
+	countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
 // maxEmail is the longest address SMTP can carry (RFC 5321 path limit).
@@ -164,14 +169,20 @@ func (in customerInput) toCustomer(externalID string, old *store.Customer, now t
 	if !localePattern.MatchString(c.Locale) {
 		return c, badField("locale", "must be a language tag such as ko-KR")
 	}
+	if in.Country != nil && *in.Country != "" {
+		if !countryPattern.MatchString(*in.Country) {
+			return c, badField("country", "must be an ISO 3166-1 alpha-2 code in capitals such as KR")
+		}
+		c.Country = in.Country
+	}
 	if old != nil {
 		for ch, v := range old.Consent {
 			c.Consent[ch] = v
 		}
 	}
 	for ch, v := range consent {
-		if ch != store.ChannelSMS && ch != store.ChannelEmail && ch != store.ChannelCall {
-			return c, badField("consent."+ch, "unknown channel; use sms, email or call")
+		if ch != store.ChannelSMS && ch != store.ChannelEmail && ch != store.ChannelCall && ch != store.ChannelNight {
+			return c, badField("consent."+ch, "unknown channel; use sms, email, call or night (night-time advertising, 21:00-08:00)")
 		}
 		if v.Granted == nil {
 			return c, badField("consent."+ch+".granted", "is required")
@@ -198,7 +209,7 @@ func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now().UTC()
-	stored, before, err := s.Store.UpsertCustomerWith(r.Context(), id, func(old *store.Customer) (store.Customer, error) {
+	stored, before, err := s.Store.UpsertCustomerAs(r.Context(), id, apiKeyName(r.Context()), func(old *store.Customer) (store.Customer, error) {
 		return in.toCustomer(id, old, now)
 	})
 	if err != nil {
@@ -245,4 +256,47 @@ func (s *Server) signalCustomer(r *http.Request, customerID int64, signal string
 	if _, err := s.fanOut(r.Context(), store.FanOutScope{CustomerID: customerID}, signal, arg); err != nil {
 		s.logger().ErrorContext(r.Context(), "fan out to the customer's enrolments", "signal", signal, "error", err)
 	}
+}
+
+// customerConsents answers the customer's consent history, newest first,
+// a page at a time: limit (1-500, default 100) events older than cursor
+// (the previous page's next).
+func (s *Server) customerConsents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxConsentPage {
+			renderError(w, r, badField("limit", "must be a number between 1 and 500"))
+			return
+		}
+		limit = n
+	}
+	var before int64
+	if v := q.Get("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			renderError(w, r, badField("cursor", "must be the next value of the previous page"))
+			return
+		}
+		before = n
+	}
+	c, err := s.Store.CustomerByExternalID(r.Context(), chi.URLParam(r, "externalID"))
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	events, err := s.Store.ConsentEvents(r.Context(), c.ID, before, limit)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	if events == nil {
+		events = []store.ConsentEvent{}
+	}
+	out := map[string]any{"consents": events, "next": nil}
+	if len(events) == limit {
+		out["next"] = strconv.FormatInt(events[len(events)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

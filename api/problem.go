@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -46,10 +47,13 @@ func notFound(what string) *Problem {
 func renderError(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	var fe *programs.FieldError
+	var ce *compliance.FieldError
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &fe):
 		p = badField(fe.Field, fe.Message)
+	case errors.As(err, &ce):
+		p = badField(ce.Field, ce.Detail)
 	case errors.Is(err, store.ErrNotFound):
 		p = notFound("resource")
 	case errors.Is(err, store.ErrConflict):

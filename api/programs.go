@@ -87,6 +87,10 @@ func (s *Server) createProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
+	if err := s.refuseLooserOverrides(r.Context(), in.Params); err != nil {
+		renderError(w, r, err)
+		return
+	}
 	params, err := programs.Parse(in.Kind, in.Params)
 	if err != nil {
 		renderError(w, r, err)
@@ -177,6 +181,10 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	params := old
+	if err := s.refuseLooserOverrides(r.Context(), in.Params); err != nil {
+		renderError(w, r, err)
+		return
+	}
 	if in.Params != nil {
 		if params, err = programs.Parse(cur.Kind, in.Params); err != nil {
 			renderError(w, r, err)

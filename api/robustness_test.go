@@ -301,7 +301,8 @@ func robustExamples() map[string]example {
 		"PUT /v1/customers/{externalID}": func(rng *rand.Rand, fx *robustFixtures, n int) (map[string]string, any) {
 			return map[string]string{"externalID": fmt.Sprintf("r-%d", n)}, map[string]any{"name": "이영희", "phone": "+821098765432",
 				"email": "yh@example.com", "birthday": "1985-11-30", "time_zone": "Asia/Seoul", "locale": "ko-KR",
-				"consent": map[string]any{"sms": grant(rng.IntN(2) == 0, "pos"), "call": grant(true, "call")}}
+				"country": pick(rng, []string{"KR", "US"}),
+				"consent": map[string]any{"sms": grant(rng.IntN(2) == 0, "pos"), "call": grant(true, "call"), "night": grant(rng.IntN(2) == 0, "web")}}
 		},
 		"GET /v1/customers/{externalID}": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"externalID": pick(rng, slices.Concat(fx.customers, fx.quiet))}, nil
@@ -310,6 +311,19 @@ func robustExamples() map[string]example {
 		// within a one-second budget, so customers with enrolments are fine.
 		"GET /v1/customers/{externalID}/journey": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"externalID": pick(rng, slices.Concat(fx.customers, fx.quiet))}, nil
+		},
+		"GET /v1/customers/{externalID}/consents": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			return map[string]string{"externalID": pick(rng, slices.Concat(fx.customers, fx.quiet))}, nil
+		},
+		"GET /v1/settings/": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
+		"PUT /v1/settings/": func(rng *rand.Rand, _ *robustFixtures, n int) (map[string]string, any) {
+			return nil, map[string]any{"sender_name": "한빛전자", "sender_contact": "02-123-4567", "opt_out_number": "080-123-4567",
+				"default_time_zone": "Asia/Seoul", "default_country": "KR",
+				"quiet_hours": map[string]any{
+					"KR": map[string]any{"start": "21:00", "end": "08:00", "purposes": []any{"marketing"}, "night_consent": true},
+					"US": map[string]any{"start": "21:00", "end": "08:00", "purposes": []any{"marketing", "service"}},
+				},
+				"frequency_cap": map[string]any{"max": 1 + n%3, "window_days": 7}, "reconfirm_every_days": 730, "release_spread_minutes": 30}
 		},
 		"POST /v1/programs/": func(rng *rand.Rand, _ *robustFixtures, n int) (map[string]string, any) {
 			kind := pick(rng, programs.Kinds)
@@ -393,7 +407,7 @@ func build(rng *rand.Rand, e *env, fx *robustFixtures, method, route string, ex 
 			case k < 13:
 				raw, rawSet = hostileBodies(rng), true
 			case k < 17:
-				name := []string{"status", "kind", "store", "due_before", "limit", "store"}[rng.IntN(6)]
+				name := []string{"status", "kind", "store", "due_before", "limit", "store", "cursor"}[rng.IntN(7)]
 				v, _ := hostileValues[rng.IntN(len(hostileValues))].(string)
 				query.Add(name, v)
 				if rng.IntN(3) == 0 {
@@ -647,6 +661,9 @@ func (e *env) checkIntegrity() {
 		e.t.Fatal(err)
 	}
 	e.t.Run("programs read back", func(t *testing.T) { e.checkProgramsReadBack(t) })
+	if _, err := e.st.Settings(ctx); err != nil {
+		e.t.Errorf("integrity: settings do not read back: %v", err)
+	}
 }
 
 // checkProgramsReadBack decodes every program and version: what is stored
