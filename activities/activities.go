@@ -27,6 +27,8 @@ type Activities struct {
 	StatusCallbackURL string
 	// PublicBaseURL is where customers reach dangol (survey links).
 	PublicBaseURL string
+	// LinkSecret signs the links in messages (unsubscribe); see links.
+	LinkSecret []byte
 	// Temporal and TaskQueue start enrolment workflows for sweeps.
 	Temporal  client.Client
 	TaskQueue string

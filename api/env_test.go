@@ -26,6 +26,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const twilioToken = "apitesttoken000000000000000000000"
 
+// linkSecret signs the customer links (unsubscribe) the test API verifies.
+var linkSecret = []byte("api-test-link-secret-0123456789abcdef")
+
 // quiet keeps request logs and SDK chatter out of test output.
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -60,7 +63,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, st: st, db: db, tc: tc, key: key, queue: fmt.Sprintf("api-test-%s-%d", t.Name(), rand.IntN(1e9))}
-	e.url = e.serve(&api.Server{Store: st, Temporal: tc, TaskQueue: e.queue, TwilioAuthToken: twilioToken})
+	e.url = e.serve(&api.Server{Store: st, Temporal: tc, TaskQueue: e.queue, TwilioAuthToken: twilioToken, LinkSecret: linkSecret})
 	return e
 }
 

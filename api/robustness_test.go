@@ -21,6 +21,7 @@ import (
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/coupons"
+	"github.com/dangol/dangol/links"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/twiliostandin"
 )
@@ -60,6 +61,7 @@ type robustFixtures struct {
 	coupons    []string // valid
 	expired    []string
 	token      string
+	unsub      string   // a genuine unsubscribe link token of c-quiet's mail
 	customers  []string // with purchases
 	quiet      []string // without enrolments: journeys answer at once
 	programIDs []string
@@ -93,6 +95,7 @@ func seedRobust(t *testing.T, e *env) *robustFixtures {
 	if _, err := e.db.Exec(ctx, `INSERT INTO survey_links (token, enrolment_id, customer_id, step) VALUES ($1, $2, $3, 'survey')`, fx.token, enrolment, customer); err != nil {
 		t.Fatal(err)
 	}
+	fx.unsub = unsubscribeToken(linkSecret, customer, "email", time.Now().Add(links.DefaultLifetime))
 	for i := range 8 {
 		var id int64
 		if err := e.db.QueryRow(ctx, `INSERT INTO call_tasks (idempotency_key, customer_id, enrolment_id, due_at, kind)
@@ -284,6 +287,12 @@ func robustExamples() map[string]example {
 		},
 		"POST /s/{token}": func(_ *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"token": fx.token}, url.Values{"answer": {"직원이 무관심했어요"}, "comment": {"다음에 또 올게요"}}
+		},
+		"GET /u/{token}": func(_ *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			return map[string]string{"token": fx.unsub}, nil
+		},
+		"POST /u/{token}": func(_ *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			return map[string]string{"token": fx.unsub}, url.Values{"List-Unsubscribe": {"One-Click"}}
 		},
 		"POST /v1/audiences:preview/": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) {
 			return nil, map[string]any{"audience": map[string]any{"last_purchase_older_than_days": 30, "stores": []any{"강남점"}, "consent": "sms"}}

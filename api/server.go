@@ -25,7 +25,9 @@ type Server struct {
 	TwilioAuthToken string
 	// PublicBaseURL is the URL providers call us on; signatures cover it.
 	PublicBaseURL string
-	Logger        *slog.Logger
+	// LinkSecret verifies the links customers follow (unsubscribe).
+	LinkSecret []byte
+	Logger     *slog.Logger
 }
 
 // Handler builds the router.
@@ -48,6 +50,8 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/webhooks/twilio/status", s.twilioStatus)
 	r.Get("/s/{token}", s.surveyForm)
 	r.Post("/s/{token}", s.surveyAnswer)
+	r.Get("/u/{token}", s.unsubscribeForm)
+	r.Post("/u/{token}", s.unsubscribe)
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.authenticate)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dangol/dangol/links"
 	"github.com/dangol/dangol/store"
 )
 
@@ -25,6 +26,9 @@ type Config struct {
 	SMTP          SMTP
 	LogLevel      string
 	Grades        Grades
+	// LinkSecret signs the links customers follow (unsubscribe); see
+	// package links.
+	LinkSecret []byte
 }
 
 // Grades is the nightly A/B/C grading job: when it runs and its rules.
@@ -81,6 +85,7 @@ var Vars = []Var{
 	{"SMTP_FROM", "dangol@dangol.localhost", "From address of mail"},
 	{"SMTP_TLS", "none", "none, starttls or tls"},
 	{"SMTP_HELO", "dangol.localhost", "HELO/EHLO name (a domain)"},
+	{"DANGOL_LINK_SECRET", DevLinkSecret, "signs customers' unsubscribe links, at least 32 bytes (secret; the default is for development only)"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"GRADES_HOUR", "3", "hour of day (0-23, in GRADES_TIME_ZONE) the A/B/C grading job runs"},
 	{"GRADES_WINDOW_DAYS", "365", "days of purchases grades are computed over"},
@@ -88,6 +93,11 @@ var Vars = []Var{
 	{"GRADES_B_MIN_PURCHASES", "2", "purchases in the window that make a customer who is not A a B"},
 	{"GRADES_TIME_ZONE", "Asia/Seoul", "IANA time zone of GRADES_HOUR"},
 }
+
+// DevLinkSecret is DANGOL_LINK_SECRET's default, so `make dev` works out of
+// the box; with it anyone who reads this file can sign unsubscribe links,
+// so dangol warns at start-up when it is in use.
+const DevLinkSecret = "dangol-development-link-secret-not-for-production"
 
 func get(name string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {
@@ -115,6 +125,10 @@ func Load() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	linkSecret := get("DANGOL_LINK_SECRET")
+	if len(linkSecret) < links.MinSecretLen {
+		return Config{}, fmt.Errorf("DANGOL_LINK_SECRET: is %d bytes; it must be at least %d (e.g. openssl rand -hex 32)", len(linkSecret), links.MinSecretLen)
+	}
 	return Config{
 		DatabaseURL:       get("DATABASE_URL"),
 		TemporalAddress:   get("TEMPORAL_ADDRESS"),
@@ -138,8 +152,9 @@ func Load() (Config, error) {
 			HeloName: get("SMTP_HELO"),
 			Timeout:  15 * time.Second,
 		},
-		LogLevel: get("LOG_LEVEL"),
-		Grades:   grades,
+		LogLevel:   get("LOG_LEVEL"),
+		Grades:     grades,
+		LinkSecret: []byte(linkSecret),
 	}, nil
 }
 

@@ -61,6 +61,7 @@ if [[ $FUZZTIME != 0 ]]; then
 ./programs FuzzParams
 ./audience FuzzAudienceCompile
 ./api FuzzPhone
+./links FuzzVerify
 TARGETS
 fi
 

@@ -173,6 +173,9 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 	if role != "all" && role != "api" && role != "worker" {
 		return fmt.Errorf("--role %q: want all, api or worker", role)
 	}
+	if string(cfg.LinkSecret) == config.DevLinkSecret {
+		slog.Warn("DANGOL_LINK_SECRET is the development default: anyone can sign unsubscribe links; set a secret of your own")
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -208,6 +211,7 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 			Handler: (&api.Server{
 				Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue,
 				TwilioAuthToken: cfg.Twilio.AuthToken, PublicBaseURL: cfg.PublicBaseURL,
+				LinkSecret: cfg.LinkSecret,
 			}).Handler(),
 			ReadHeaderTimeout: 10 * time.Second,
 		}
@@ -320,5 +324,6 @@ func buildActivities(cfg config.Config, st *store.Store) (*activities.Activities
 		Store: st, SMS: smsSender, Mail: mailSender,
 		StatusCallbackURL: strings.TrimRight(cfg.PublicBaseURL, "/") + "/webhooks/twilio/status",
 		PublicBaseURL:     cfg.PublicBaseURL,
+		LinkSecret:        cfg.LinkSecret,
 	}, nil
 }
