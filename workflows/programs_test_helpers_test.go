@@ -44,6 +44,7 @@ type programSuite struct {
 	timeouts []time.Duration
 
 	msgs      []msg
+	purposes  map[string]string // sent messages' purposes, by key
 	coupons   []issued
 	checks    []time.Time // CouponRedeemed calls
 	dormant   []int64
@@ -82,7 +83,7 @@ func (s *programSuite) SetupTest() {
 	s.zone = seoul
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
 	s.redeemed, s.onSend, s.gateDown, s.gates, s.timeouts = false, nil, nil, 0, nil
-	s.msgs, s.coupons, s.checks, s.dormant = nil, nil, nil, nil
+	s.msgs, s.coupons, s.checks, s.dormant, s.purposes = nil, nil, nil, nil, map[string]string{}
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
@@ -101,6 +102,7 @@ func (s *programSuite) SetupTest() {
 			s.Equal(int64(700), req.CustomerID)
 			s.Equal(int64(7), req.Template.ProgramID)
 			s.msgs = append(s.msgs, msg{req.Key, req.Channel, req.Template.Step, req.CouponID, req.Survey, req.PurchaseID, s.now()})
+			s.purposes[req.Key] = req.Purpose
 			if s.onSend != nil {
 				s.onSend(s.msgs[len(s.msgs)-1])
 			}
