@@ -39,6 +39,9 @@ type SendRequest struct {
 	// enrolment's pinned plan. A request scheduled before requests carried
 	// it has none: see PurposeOf.
 	Purpose string
+	// LastTry: the workflow will not wait for this message again, so a
+	// rule that would hold it records it suppressed with its reason.
+	LastTry bool
 }
 
 // PurposeOf is the request's purpose, for a program of the kind: the
@@ -52,8 +55,10 @@ func (r SendRequest) PurposeOf(kind string) string {
 type SendResult struct {
 	MessageID int64
 	Status    string
-	// Reason explains a suppressed or failed message.
+	// Reason explains a suppressed, held or failed message.
 	Reason string
+	// NotBefore is when a held message may go (Status store.MessageHeld).
+	NotBefore time.Time
 }
 
 // SendMessage is the one path every message takes: render, check the

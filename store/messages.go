@@ -25,6 +25,10 @@ const (
 	MessageUndelivered = "undelivered"
 	MessageFailed      = "failed"
 	MessageSuppressed  = "suppressed"
+	// MessageHeld: a rule holds the message until NotBefore (quiet hours,
+	// the frequency cap); nothing was sent, and the workflow asks again
+	// then. Not in flight: the reconcile job leaves it alone.
+	MessageHeld = "held"
 )
 
 // Error codes dangol itself records on a message (providers' codes are
@@ -44,37 +48,45 @@ const (
 // (one Twilio adds later) ranks 0: kept in the history, never applied.
 // ambiguous ranks below sent so that a late, definite answer replaces it.
 var statusRank = map[string]int{
-	MessagePending: 0, MessageSending: 1, MessageAccepted: 2, MessageQueued: 2, "scheduled": 2,
+	MessagePending: 0, MessageHeld: 0, MessageSending: 1, MessageAccepted: 2, MessageQueued: 2, "scheduled": 2,
 	MessageAmbiguous: 3, MessageSent: 4, MessageDelivered: 5, "read": 5, "partially_delivered": 5,
 	MessageUndelivered: 6, MessageFailed: 6, MessageSuppressed: 6, "canceled": 6,
 }
 
 // Message is one SMS or mail, keyed by the business event that caused it.
 type Message struct {
-	ID             int64      `json:"id"`
-	IdempotencyKey string     `json:"idempotency_key"`
-	EnrolmentID    *int64     `json:"enrolment_id"`
-	CustomerID     int64      `json:"-"`
-	Channel        string     `json:"channel"`
-	Recipient      string     `json:"recipient"`
-	Subject        string     `json:"subject,omitempty"`
-	Body           string     `json:"body"`
-	ProviderID     *string    `json:"provider_id"`
-	Status         string     `json:"status"`
-	ErrorCode      *string    `json:"error_code,omitempty"`
-	ErrorMessage   *string    `json:"error_message,omitempty"`
-	Attempts       int        `json:"attempts"`
-	SendStartedAt  *time.Time `json:"-"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	ID             int64   `json:"id"`
+	IdempotencyKey string  `json:"idempotency_key"`
+	EnrolmentID    *int64  `json:"enrolment_id"`
+	CustomerID     int64   `json:"-"`
+	Channel        string  `json:"channel"`
+	Recipient      string  `json:"recipient"`
+	Subject        string  `json:"subject,omitempty"`
+	Body           string  `json:"body"`
+	ProviderID     *string `json:"provider_id"`
+	Status         string  `json:"status"`
+	ErrorCode      *string `json:"error_code,omitempty"`
+	ErrorMessage   *string `json:"error_message,omitempty"`
+	Attempts       int     `json:"attempts"`
+	// Purpose is marketing or service (compliance.Purpose*).
+	Purpose string `json:"purpose"`
+	// Segments and Encoding are the SMS as carriers count it.
+	Segments *int    `json:"segments,omitempty"`
+	Encoding *string `json:"encoding,omitempty"`
+	// NotBefore is when a held message may go.
+	NotBefore     *time.Time `json:"not_before,omitempty"`
+	SendStartedAt *time.Time `json:"-"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
-const messageCols = `id, idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, provider_id, status, error_code, error_message, attempts, send_started_at, created_at, updated_at`
+const messageCols = `id, idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, provider_id, status, error_code, error_message, attempts, purpose, segments, encoding, not_before, send_started_at, created_at, updated_at`
 
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
 	err := row.Scan(&m.ID, &m.IdempotencyKey, &m.EnrolmentID, &m.CustomerID, &m.Channel, &m.Recipient, &m.Subject, &m.Body,
-		&m.ProviderID, &m.Status, &m.ErrorCode, &m.ErrorMessage, &m.Attempts, &m.SendStartedAt, &m.CreatedAt, &m.UpdatedAt)
+		&m.ProviderID, &m.Status, &m.ErrorCode, &m.ErrorMessage, &m.Attempts, &m.Purpose, &m.Segments, &m.Encoding, &m.NotBefore,
+		&m.SendStartedAt, &m.CreatedAt, &m.UpdatedAt)
 	return m, notFound(err)
 }
 
@@ -90,10 +102,11 @@ func collectMessages(rows pgx.Rows, err error) ([]Message, error) {
 // no-op. The recipient and body of the first claim win.
 func (s *Store) ClaimMessage(ctx context.Context, m Message) (Message, error) {
 	got, err := scanMessage(s.pool.QueryRow(ctx, `
-		INSERT INTO messages (idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO messages (idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, status, purpose, segments, encoding)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce(nullif($9, ''), 'service'), $10, $11)
 		ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+messageCols,
-		m.IdempotencyKey, m.EnrolmentID, m.CustomerID, m.Channel, m.Recipient, m.Subject, m.Body, MessagePending))
+		m.IdempotencyKey, m.EnrolmentID, m.CustomerID, m.Channel, m.Recipient, m.Subject, m.Body, MessagePending,
+		m.Purpose, m.Segments, m.Encoding))
 	if err == ErrNotFound {
 		return scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE idempotency_key = $1`, m.IdempotencyKey))
 	}
@@ -127,6 +140,33 @@ func (s *Store) addEvent(ctx context.Context, q querier, id int64, status string
 		added = true
 	}
 	return added, rows.Err()
+}
+
+// Hold records that a rule holds the message until notBefore (reason:
+// quiet hours, capped, ...). Only a message nothing was sent for can be
+// held.
+func (s *Store) Hold(ctx context.Context, id int64, reason string, notBefore time.Time) (Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'held', error_code = 'held', error_message = $2,
+		not_before = $3, updated_at = now() WHERE id = $1 AND status IN ('pending', 'held') RETURNING `+messageCols, id, reason, notBefore))
+	if err == nil {
+		_, err = s.addEvent(ctx, s.pool, id, MessageHeld, map[string]string{"reason": reason, "not_before": notBefore.UTC().Format(time.RFC3339)}, "")
+	}
+	return m, err
+}
+
+// Unhold makes a held message pending again with its text rendered anew
+// (settings or templates may have changed while it waited), so the send
+// path runs its rules once more. A message that is not held is returned
+// as it is.
+func (s *Store) Unhold(ctx context.Context, m Message) (Message, error) {
+	got, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'pending', error_code = NULL, error_message = NULL,
+		not_before = NULL, recipient = $2, subject = $3, body = $4, purpose = coalesce(nullif($5, ''), purpose), segments = $6, encoding = $7,
+		updated_at = now() WHERE id = $1 AND status = 'held' RETURNING `+messageCols,
+		m.ID, m.Recipient, m.Subject, m.Body, m.Purpose, m.Segments, m.Encoding))
+	if err == ErrNotFound {
+		return s.MessageByID(ctx, m.ID)
+	}
+	return got, err
 }
 
 // MarkSending records that the provider is about to be called. After this

@@ -385,20 +385,45 @@ func (r *runner) send(ctx workflow.Context, action string, req activities.SendRe
 	req.EnrolmentID, req.CustomerID = r.EnrolmentID, r.CustomerID
 	req.Template.ProgramID, req.Template.Version = r.ProgramID, r.ProgramVersion
 	var res activities.SendResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(req.Channel)), a.SendMessage, req).Get(ctx, &res)
-	if err != nil {
-		var appErr *temporal.ApplicationError
-		reason := err.Error()
-		if errors.As(err, &appErr) {
-			reason = appErr.Type() + ": " + appErr.Message()
+	for holds := 0; ; holds++ {
+		req.LastTry = holds == maxHolds
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(req.Channel)), a.SendMessage, req).Get(ctx, &res)
+		if err != nil {
+			var appErr *temporal.ApplicationError
+			reason := err.Error()
+			if errors.As(err, &appErr) {
+				reason = appErr.Type() + ": " + appErr.Message()
+			}
+			workflow.GetLogger(ctx).Warn("message not sent", "key", req.Key, "error", err)
+			r.record(ctx, req.Template.Step, action, "failed: "+reason)
+			return
 		}
-		workflow.GetLogger(ctx).Warn("message not sent", "key", req.Key, "error", err)
-		r.record(ctx, req.Template.Step, action, "failed: "+reason)
-		return
+		if res.Status != store.MessageHeld || res.NotBefore.IsZero() || !changed(ctx, changeSendHolds) {
+			break
+		}
+		// Held by a rule (quiet hours, the cap): wait on a timer, so a
+		// restart changes nothing, then through the gate and the send path
+		// again (consent or the program may have changed meanwhile).
+		r.record(ctx, req.Template.Step, action, "held: "+res.Reason+" until "+res.NotBefore.UTC().Format(time.RFC3339))
+		if r.state.Next == nil {
+			r.state.Next = &NextStep{Touch: req.Template.Step}
+		}
+		r.state.Next.At, r.state.Next.Waiting = res.NotBefore, res.Reason
+		if !r.sleepUntil(ctx, res.NotBefore, nil) {
+			return
+		}
+		if ok, err := r.passGate(ctx); err != nil || !ok {
+			return
+		}
 	}
 	r.progress.LastSent, r.progress.LastPlanned = workflow.Now(ctx), r.planned
 	r.record(ctx, req.Template.Step, action, res.Status)
 }
+
+// maxHolds bounds how often one message is held: the last try records it
+// suppressed with the rule's reason instead of holding it again (a cap
+// that other programs keep filling must not keep an enrolment forever).
+const maxHolds = 30
 
 // issueCoupon issues the step's coupon (once, whatever the retries).
 func (r *runner) issueCoupon(ctx workflow.Context, step string, spec programs.Coupon) (activities.IssuedCoupon, error) {

@@ -35,6 +35,10 @@ type programSuite struct {
 	redeemed bool // what CouponRedeemed answers
 	// onSend, when set, runs after each message is recorded.
 	onSend func(msg)
+	// answer, when set, is the send path's verdict on a request (held,
+	// suppressed); a held answer is counted in holds, not in msgs.
+	answer func(activities.SendRequest) activities.SendResult
+	holds  []activities.SendRequest
 	// gateDown, when set and true, makes CheckGate fail (the database is
 	// away).
 	gateDown func() bool
@@ -83,6 +87,7 @@ func (s *programSuite) SetupTest() {
 	s.zone = seoul
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
 	s.redeemed, s.onSend, s.gateDown, s.gates, s.timeouts = false, nil, nil, 0, nil
+	s.answer, s.holds = nil, nil
 	s.msgs, s.coupons, s.checks, s.dormant, s.purposes = nil, nil, nil, nil, map[string]string{}
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
 
@@ -101,8 +106,16 @@ func (s *programSuite) SetupTest() {
 			s.Equal(int64(70), req.EnrolmentID)
 			s.Equal(int64(700), req.CustomerID)
 			s.Equal(int64(7), req.Template.ProgramID)
-			s.msgs = append(s.msgs, msg{req.Key, req.Channel, req.Template.Step, req.CouponID, req.Survey, req.PurchaseID, s.now()})
 			s.purposes[req.Key] = req.Purpose
+			if s.answer != nil {
+				if res := s.answer(req); res.Status == store.MessageHeld {
+					s.holds = append(s.holds, req)
+					return res, nil
+				} else if res.Status != "" {
+					return res, nil
+				}
+			}
+			s.msgs = append(s.msgs, msg{req.Key, req.Channel, req.Template.Step, req.CouponID, req.Survey, req.PurchaseID, s.now()})
 			if s.onSend != nil {
 				s.onSend(s.msgs[len(s.msgs)-1])
 			}

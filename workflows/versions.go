@@ -30,6 +30,11 @@ const (
 	// continue-as-new every signal channel is drained, and a stop or an
 	// opt-out among them ends the enrolment instead.
 	changeBirthdayDrain = "birthday-drain-signals"
+	// changeSendHolds (issue 7): a message the send path holds (quiet
+	// hours, the frequency cap) waits durably until it may go, passes the
+	// gate again, and is sent through the send path again. Asked only when
+	// a send came back held, which no earlier history has.
+	changeSendHolds = "send-holds"
 )
 
 // changed reports whether this run takes the change (see above).
