@@ -15,6 +15,7 @@ import (
 
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
+	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
 
@@ -34,9 +35,20 @@ type SendRequest struct {
 	// Survey, when set, adds a survey link for this enrolment and step.
 	Survey   bool
 	Template TemplateRef
+	// Purpose is compliance.PurposeMarketing or PurposeService, from the
+	// enrolment's pinned plan. A request scheduled before requests carried
+	// it has none: see PurposeOf.
+	Purpose string
 	// LastTry: the workflow will not wait for this message again, so a
 	// rule that would hold it records it suppressed with its reason.
 	LastTry bool
+}
+
+// PurposeOf is the request's purpose, for a program of the kind: the
+// pinned one, or the kind's default for the step when the request has none
+// (programs.ResolvePurpose).
+func (r SendRequest) PurposeOf(kind string) string {
+	return programs.ResolvePurpose(kind, r.Template.Step, r.Purpose)
 }
 
 // SendResult says what became of the message.

@@ -168,7 +168,8 @@ func TestLegacyInputsDecode(t *testing.T) {
 	}
 	got := in.LegacyParams.Plan()
 	want := enrol.WelcomeBackPlan{Channel: "sms", Coupon: programs.Coupon{Kind: "amount", Value: "10000", Currency: "KRW", ValidFor: programs.MustOffset("60s")},
-		ReminderBefore: programs.MustOffset("25s"), Timing: enrol.Timing{Exact: true, From: 10, To: 11, MinSpacing: programs.MustOffset("4h")}}
+		ReminderBefore: programs.MustOffset("25s"), Timing: enrol.Timing{Exact: true, From: 10, To: 11, MinSpacing: programs.MustOffset("4h")},
+		GreetingPurpose: "marketing", ReminderPurpose: "service"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("plan %+v, want %+v", got, want)
 	}
@@ -183,5 +184,67 @@ func TestLegacyInputsDecode(t *testing.T) {
 	}
 	if p := b.LegacyParams.Plan(); p.Timing.From != 9 || p.CardBefore != programs.MustOffset("7d") {
 		t.Fatalf("birthday plan %+v", p)
+	}
+}
+
+// Every planned step carries its purpose: the one the marketer set, else
+// the kind's default; a plan pinned before purposes existed (empty) means
+// the default.
+func TestPlansCarryPurposes(t *testing.T) {
+	start := func(kind, raw string) any {
+		t.Helper()
+		spec, err := enrol.For(enrol.Program{ID: 7, Kind: kind, Version: 1, Params: parse(t, kind, raw)}, member)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spec.Input
+	}
+	hc := start(programs.KindHappyCall, `{"touches":[{"key":"a","offset":"3d","call":true},{"key":"b","offset":"1y","sms":"x","purpose":"marketing"}]}`).(enrol.HappyCallInput)
+	if hc.Steps[0].Purpose != "service" || hc.Steps[1].Purpose != "marketing" {
+		t.Errorf("happy call steps %+v", hc.Steps)
+	}
+	if got := enrol.HappyCallPurpose(programs.Step{Key: "a"}); got != "service" {
+		t.Errorf("happy call step without purpose: %q", got)
+	}
+
+	wb := start(programs.KindWelcomeBack, `{"reminder":{"text":"x","purpose":"marketing"}}`).(enrol.WelcomeBackInput).Plan
+	if wb.GreetingPurpose != "marketing" || wb.ReminderPurpose != "marketing" {
+		t.Errorf("welcome back plan %+v", wb)
+	}
+	if old := (enrol.WelcomeBackPlan{}); old.Purpose(programs.StepGreeting) != "marketing" || old.Purpose(programs.StepReminder) != "service" {
+		t.Errorf("welcome back plan without purposes")
+	}
+
+	d := start(programs.KindDormantWakeup, `{"steps":[{"key":"a","offset":"0d","channel":"sms","message":{"text":"x"},"purpose":"service"},{"key":"b","offset":"1d","channel":"sms","coupon":true,"message":{"text":"x"}}]}`).(enrol.DormantWakeupInput).Plan
+	if d.Steps[0].Purpose != "service" || d.Steps[1].Purpose != "marketing" || d.Steps[0].PurposeOf() != "service" {
+		t.Errorf("wake-up plan %+v", d.Steps)
+	}
+	if got := (enrol.WakeupStep{Key: "a"}).PurposeOf(); got != "marketing" {
+		t.Errorf("wake-up step without purpose: %q", got)
+	}
+
+	b := start(programs.KindBirthday, `{"card":{"subject":"s","text":"x","purpose":"service"}}`).(enrol.BirthdayInput).Plan
+	if b.CardPurpose != "service" || b.GreetingPurpose != "marketing" || b.Purpose(programs.StepCard) != "service" {
+		t.Errorf("birthday plan %+v", b)
+	}
+	if old := (enrol.BirthdayPlan{}); old.Purpose(programs.StepCard) != "marketing" || old.Purpose(programs.StepGreeting) != "marketing" {
+		t.Errorf("birthday plan without purposes")
+	}
+
+	sp := start(programs.KindSecondPurchase, `{}`).(enrol.SecondPurchaseInput).Plan
+	if sp.ThankYouPurpose != "service" || sp.CouponPurpose != "marketing" {
+		t.Errorf("second purchase plan %+v", sp)
+	}
+	if old := (enrol.SecondPurchasePlan{}); old.Purpose(programs.StepThankYou) != "service" || old.Purpose(programs.StepCoupon) != "marketing" {
+		t.Errorf("second purchase plan without purposes")
+	}
+
+	// A legacy input's plan takes the defaults.
+	var lb enrol.BirthdayInput
+	if err := json.Unmarshal([]byte(`{"Params":{"card_before":"7d","card":{"text":"x"}},"Month":6,"Day":15}`), &lb); err != nil {
+		t.Fatal(err)
+	}
+	if p := lb.LegacyParams.Plan(); p.CardPurpose != "marketing" || p.GreetingPurpose != "marketing" {
+		t.Errorf("legacy birthday plan %+v", p)
 	}
 }

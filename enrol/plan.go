@@ -86,12 +86,30 @@ func HappyCallTiming(steps []programs.Step, callWindow programs.Offset) Timing {
 	return daytimeTiming(programs.Pacing{}, offsets...)
 }
 
+// Each planned step carries its purpose (compliance.PurposeMarketing or
+// PurposeService), pinned like the rest of the plan. Plans pinned before
+// steps had purposes leave them empty; their Purpose methods then give the
+// kind's default for the step (programs.ResolvePurpose), which is what
+// such a program's steps were.
+
 // WelcomeBackPlan is what a welcome-back enrolment is pinned to.
 type WelcomeBackPlan struct {
-	Channel        string
-	Coupon         programs.Coupon
-	ReminderBefore programs.Offset
-	Timing         Timing
+	Channel         string
+	Coupon          programs.Coupon
+	ReminderBefore  programs.Offset
+	Timing          Timing
+	GreetingPurpose string `json:",omitempty"`
+	ReminderPurpose string `json:",omitempty"`
+}
+
+// Purpose is the pinned purpose of the step (programs.StepGreeting or
+// StepReminder).
+func (p WelcomeBackPlan) Purpose(step string) string {
+	pinned := p.GreetingPurpose
+	if step == programs.StepReminder {
+		pinned = p.ReminderPurpose
+	}
+	return programs.ResolvePurpose(programs.KindWelcomeBack, step, pinned)
 }
 
 // DormantWakeupPlan is what a wake-up enrolment is pinned to.
@@ -106,30 +124,66 @@ type WakeupStep struct {
 	Key     string
 	Offset  programs.Offset
 	Channel string
-	Coupon  bool `json:",omitempty"`
-	Survey  bool `json:",omitempty"`
+	Coupon  bool   `json:",omitempty"`
+	Survey  bool   `json:",omitempty"`
+	Purpose string `json:",omitempty"`
+}
+
+// PurposeOf is the step's pinned purpose.
+func (s WakeupStep) PurposeOf() string {
+	return programs.ResolvePurpose(programs.KindDormantWakeup, s.Key, s.Purpose)
 }
 
 // BirthdayPlan is what a birthday enrolment is pinned to; Timing.From is
 // the send hour.
 type BirthdayPlan struct {
-	CardBefore programs.Offset
-	Coupon     programs.Coupon
-	Timing     Timing
+	CardBefore      programs.Offset
+	Coupon          programs.Coupon
+	Timing          Timing
+	CardPurpose     string `json:",omitempty"`
+	GreetingPurpose string `json:",omitempty"`
+}
+
+// Purpose is the pinned purpose of the step (programs.StepCard or
+// StepGreeting).
+func (p BirthdayPlan) Purpose(step string) string {
+	pinned := p.GreetingPurpose
+	if step == programs.StepCard {
+		pinned = p.CardPurpose
+	}
+	return programs.ResolvePurpose(programs.KindBirthday, step, pinned)
 }
 
 // SecondPurchasePlan is what a second-purchase enrolment is pinned to.
 type SecondPurchasePlan struct {
-	Channel     string
-	CouponAfter programs.Offset
-	Coupon      programs.Coupon
-	Timing      Timing
+	Channel         string
+	CouponAfter     programs.Offset
+	Coupon          programs.Coupon
+	Timing          Timing
+	ThankYouPurpose string `json:",omitempty"`
+	CouponPurpose   string `json:",omitempty"`
+}
+
+// Purpose is the pinned purpose of the step (programs.StepThankYou or
+// StepCoupon).
+func (p SecondPurchasePlan) Purpose(step string) string {
+	pinned := p.CouponPurpose
+	if step == programs.StepThankYou {
+		pinned = p.ThankYouPurpose
+	}
+	return programs.ResolvePurpose(programs.KindSecondPurchase, step, pinned)
+}
+
+// HappyCallPurpose is a happy call step's pinned purpose.
+func HappyCallPurpose(s programs.Step) string {
+	return programs.ResolvePurpose(programs.KindHappyCall, s.Key, s.Purpose)
 }
 
 // PlanWelcomeBack pins a welcome-back program's parameters.
 func PlanWelcomeBack(p programs.WelcomeBack) WelcomeBackPlan {
 	return WelcomeBackPlan{Channel: p.Channel, Coupon: p.Coupon, ReminderBefore: p.ReminderBefore,
-		Timing: sendHourTiming(p.Pacing, p.ReminderBefore, p.Coupon.ValidFor)}
+		Timing:          sendHourTiming(p.Pacing, p.ReminderBefore, p.Coupon.ValidFor),
+		GreetingPurpose: p.Purpose(programs.StepGreeting), ReminderPurpose: p.Purpose(programs.StepReminder)}
 }
 
 // PlanDormantWakeup pins a wake-up program's parameters.
@@ -137,7 +191,8 @@ func PlanDormantWakeup(p programs.DormantWakeup) DormantWakeupPlan {
 	plan := DormantWakeupPlan{Coupon: p.Coupon}
 	var offsets []programs.Offset
 	for _, s := range p.Steps {
-		plan.Steps = append(plan.Steps, WakeupStep{Key: s.Key, Offset: s.Offset, Channel: s.Channel, Coupon: s.Coupon, Survey: s.Survey})
+		plan.Steps = append(plan.Steps, WakeupStep{Key: s.Key, Offset: s.Offset, Channel: s.Channel, Coupon: s.Coupon, Survey: s.Survey,
+			Purpose: programs.ResolvePurpose(programs.KindDormantWakeup, s.Key, s.Purpose)})
 		offsets = append(offsets, s.Offset)
 	}
 	plan.Timing = sendHourTiming(p.Pacing, offsets...)
@@ -146,13 +201,15 @@ func PlanDormantWakeup(p programs.DormantWakeup) DormantWakeupPlan {
 
 // PlanBirthday pins a birthday program's parameters.
 func PlanBirthday(p programs.Birthday) BirthdayPlan {
-	return BirthdayPlan{CardBefore: p.CardBefore, Coupon: p.Coupon, Timing: sendHourTiming(p.Pacing, p.CardBefore)}
+	return BirthdayPlan{CardBefore: p.CardBefore, Coupon: p.Coupon, Timing: sendHourTiming(p.Pacing, p.CardBefore),
+		CardPurpose: p.Purpose(programs.StepCard), GreetingPurpose: p.Purpose(programs.StepGreeting)}
 }
 
 // PlanSecondPurchase pins a second-purchase program's parameters.
 func PlanSecondPurchase(p programs.SecondPurchase) SecondPurchasePlan {
 	return SecondPurchasePlan{Channel: p.Channel, CouponAfter: p.CouponAfter, Coupon: p.Coupon,
-		Timing: daytimeTiming(p.Pacing, p.CouponAfter)}
+		Timing:          daytimeTiming(p.Pacing, p.CouponAfter),
+		ThankYouPurpose: p.Purpose(programs.StepThankYou), CouponPurpose: p.Purpose(programs.StepCoupon)}
 }
 
 // The Legacy types read the parameters that inputs written before plans

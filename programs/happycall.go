@@ -22,6 +22,7 @@ type HappyCall struct {
 	// CallWindow is how long staff have to complete a call task before
 	// the fallback SMS goes out.
 	CallWindow Offset `json:"call_window"`
+	Rules
 }
 
 // Touch is one contact. Offset and channels are steps (fixed for an
@@ -41,6 +42,9 @@ type Touch struct {
 	// non-empty.
 	EmailSubject string `json:"email_subject,omitempty"`
 	Email        string `json:"email,omitempty"`
+	// Purpose of every message of the touch; service by default (a
+	// thank-you, a check-in).
+	Purpose string `json:"purpose"`
 }
 
 // Step is the part of a touch a running enrolment is pinned to.
@@ -52,13 +56,16 @@ type Step struct {
 	Email  bool   `json:"email"`
 	// Fallback tells whether an unanswered call sends the fallback SMS.
 	Fallback bool `json:"fallback"`
+	// Purpose of the touch's messages; empty in plans pinned before steps
+	// had purposes (see ResolvePurpose).
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // Steps returns the pinned plan of the program.
 func (h HappyCall) Steps() []Step {
 	steps := make([]Step, len(h.Touches))
 	for i, t := range h.Touches {
-		steps[i] = Step{Key: t.Key, Offset: t.Offset, Call: t.Call, SMS: t.SMS != "", Email: t.Email != "", Fallback: t.FallbackSMS != ""}
+		steps[i] = Step{Key: t.Key, Offset: t.Offset, Call: t.Call, SMS: t.SMS != "", Email: t.Email != "", Fallback: t.FallbackSMS != "", Purpose: t.Purpose}
 	}
 	return steps
 }
@@ -141,6 +148,9 @@ func (h *HappyCall) Normalize() error {
 	if err := checkList("params.products", h.Products); err != nil {
 		return err
 	}
+	if err := h.Rules.check(); err != nil {
+		return err
+	}
 	if len(h.Touches) == 0 || len(h.Touches) > MaxSteps {
 		return &FieldError{"params.touches", fmt.Sprintf("must have between 1 and %d touches", MaxSteps)}
 	}
@@ -172,6 +182,9 @@ func (h *HappyCall) Normalize() error {
 		}
 		if t.Email != "" && t.EmailSubject == "" {
 			return &FieldError{f + ".email_subject", "is required when email is set"}
+		}
+		if err := checkPurpose(f+".purpose", &t.Purpose, DefaultPurpose(KindHappyCall, t.Key), false); err != nil {
+			return err
 		}
 		for _, m := range []struct {
 			name, text string

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/audience"
+	"github.com/dangol/dangol/compliance"
 )
 
 // More kinds of program (seed 003, DBM: 컴백, 휴면고객 Wake-up, 기념일,
@@ -30,6 +31,12 @@ type Params interface {
 	// ExitsOnPurchase tells whether any purchase by an enrolled customer
 	// ends the enrolment as converted.
 	ExitsOnPurchase() bool
+	// Purpose is a step's purpose (compliance.PurposeMarketing or
+	// PurposeService): the one set, or the kind's default.
+	Purpose(step string) string
+	// Overrides are the program's own compliance rules
+	// (params.compliance), empty when it has none.
+	Overrides() compliance.Overrides
 }
 
 // Segment is implemented by kinds that enrol an audience on a schedule.

@@ -51,6 +51,9 @@ func Parse(kind string, raw json.RawMessage) (Params, error) {
 	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
+	if err := checkMarketingSMS(p); err != nil {
+		return nil, err
+	}
 	if err := storable(kind, p); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {

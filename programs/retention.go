@@ -9,13 +9,16 @@ type WelcomeBack struct {
 	Sweep
 	// LapsedDays is the audience's days since last purchase when the
 	// audience does not say otherwise.
-	LapsedDays     int     `json:"lapsed_days"`
-	Channel        string  `json:"channel"`
-	Coupon         Coupon  `json:"coupon"`
-	ReminderBefore Offset  `json:"reminder_before"`
-	Greeting       Message `json:"greeting"`
-	Reminder       Message `json:"reminder"`
+	LapsedDays     int    `json:"lapsed_days"`
+	Channel        string `json:"channel"`
+	Coupon         Coupon `json:"coupon"`
+	ReminderBefore Offset `json:"reminder_before"`
+	// Greeting issues the coupon (marketing); Reminder tells of the coupon
+	// already given (service by default).
+	Greeting StepMessage `json:"greeting"`
+	Reminder StepMessage `json:"reminder"`
 	Pacing
+	Rules
 }
 
 // Steps of the welcome-back program.
@@ -51,6 +54,9 @@ func (w *WelcomeBack) Normalize() error {
 	if err := w.Pacing.normalize(true); err != nil {
 		return err
 	}
+	if err := w.Rules.check(); err != nil {
+		return err
+	}
 	if w.ReminderBefore.IsZero() {
 		w.ReminderBefore = MustOffset("7d")
 	}
@@ -58,24 +64,30 @@ func (w *WelcomeBack) Normalize() error {
 		return err
 	}
 	if w.Greeting.Text == "" {
-		w.Greeting = Message{Subject: "{{.Name}}님, 다시 만나고 싶어요", Text: "{{.Name}}님, 오랜만이에요. 다시 찾아주시면 드리는 {{.CouponValue}} 할인 쿠폰: {{.Coupon}} ({{.CouponExpires}}까지)"}
+		w.Greeting.Message = Message{Subject: "{{.Name}}님, 다시 만나고 싶어요", Text: "{{.Name}}님, 오랜만이에요. 다시 찾아주시면 드리는 {{.CouponValue}} 할인 쿠폰: {{.Coupon}} ({{.CouponExpires}}까지)"}
 	}
 	if w.Reminder.Text == "" {
-		w.Reminder = Message{Subject: "{{.Name}}님, 쿠폰이 곧 만료돼요", Text: "{{.Name}}님, {{.CouponValue}} 할인 쿠폰 {{.Coupon}}이 {{.CouponExpires}}에 만료됩니다."}
+		w.Reminder.Message = Message{Subject: "{{.Name}}님, 쿠폰이 곧 만료돼요", Text: "{{.Name}}님, {{.CouponValue}} 할인 쿠폰 {{.Coupon}}이 {{.CouponExpires}}에 만료됩니다."}
 	}
-	if err := checkMessage("params.greeting", w.Channel, &w.Greeting); err != nil {
+	if err := checkPurpose("params.greeting.purpose", &w.Greeting.Purpose, DefaultPurpose(KindWelcomeBack, StepGreeting), true); err != nil {
 		return err
 	}
-	return checkMessage("params.reminder", w.Channel, &w.Reminder)
+	if err := checkPurpose("params.reminder.purpose", &w.Reminder.Purpose, DefaultPurpose(KindWelcomeBack, StepReminder), false); err != nil {
+		return err
+	}
+	if err := checkMessage("params.greeting", w.Channel, &w.Greeting.Message); err != nil {
+		return err
+	}
+	return checkMessage("params.reminder", w.Channel, &w.Reminder.Message)
 }
 
 // Template implements Params.
 func (w *WelcomeBack) Template(step, _ string) (Message, bool) {
 	switch step {
 	case StepGreeting:
-		return w.Greeting, true
+		return w.Greeting.Message, true
 	case StepReminder:
-		return w.Reminder, true
+		return w.Reminder.Message, true
 	}
 	return Message{}, false
 }
@@ -92,6 +104,7 @@ type DormantWakeup struct {
 	Coupon     Coupon       `json:"coupon"`
 	Steps      []WakeupStep `json:"steps"`
 	Pacing
+	Rules
 }
 
 // WakeupStep is one contact of the wake-up cadence, Offset after entry.
@@ -104,6 +117,9 @@ type WakeupStep struct {
 	Coupon bool `json:"coupon,omitempty"`
 	// Survey attaches a link ({{.SurveyURL}}) that records why they left.
 	Survey bool `json:"survey,omitempty"`
+	// Purpose of the step's message: marketing by default (a wake-up
+	// advertises); service only for a step without a coupon.
+	Purpose string `json:"purpose"`
 }
 
 // DefaultWakeupSteps: day 0 SMS, +30 days mail, +90 days SMS with a coupon,
@@ -152,6 +168,9 @@ func (d *DormantWakeup) Normalize() error {
 	if err := d.Pacing.normalize(true); err != nil {
 		return err
 	}
+	if err := d.Rules.check(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	var last Offset
 	for i := range d.Steps {
@@ -175,6 +194,9 @@ func (d *DormantWakeup) Normalize() error {
 		}
 		last = s.Offset
 		if err := checkChannel(f+".channel", s.Channel); err != nil {
+			return err
+		}
+		if err := checkPurpose(f+".purpose", &s.Purpose, DefaultPurpose(KindDormantWakeup, s.Key), s.Coupon); err != nil {
 			return err
 		}
 		if err := checkMessage(f+".message", s.Channel, &s.Message); err != nil {
@@ -201,13 +223,16 @@ func (d *DormantWakeup) ExitsOnPurchase() bool { return true }
 // coupon on the day, every year (seed 003: 기념일 기억하기).
 type Birthday struct {
 	Sweep
-	CardBefore Offset  `json:"card_before"`
-	Card       Message `json:"card"`
-	Greeting   Message `json:"greeting"`
-	Coupon     Coupon  `json:"coupon"`
+	CardBefore Offset `json:"card_before"`
+	// Card (it advertises) and Greeting (it issues the coupon) are
+	// marketing by default.
+	Card     StepMessage `json:"card"`
+	Greeting StepMessage `json:"greeting"`
+	Coupon   Coupon      `json:"coupon"`
 	// Pacing's SendHour is the local hour of the customer's day the card
 	// and the greeting go.
 	Pacing
+	Rules
 }
 
 // Steps of the birthday program.
@@ -238,25 +263,34 @@ func (b *Birthday) Normalize() error {
 	if err := b.Coupon.normalize("params.coupon", "14d"); err != nil {
 		return err
 	}
-	if b.Card.Text == "" {
-		b.Card = Message{Subject: "{{.Name}}님, 생일을 미리 축하드려요", Text: "{{.Name}}님, 다가오는 생일을 진심으로 축하드립니다."}
-	}
-	if b.Greeting.Text == "" {
-		b.Greeting = Message{Text: "{{.Name}}님, 생일 축하드려요! 선물로 {{.CouponValue}} 할인 쿠폰을 드려요: {{.Coupon}} ({{.CouponExpires}}까지)"}
-	}
-	if err := checkMessage("params.card", "email", &b.Card); err != nil {
+	if err := b.Rules.check(); err != nil {
 		return err
 	}
-	return checkMessage("params.greeting", "sms", &b.Greeting)
+	if b.Card.Text == "" {
+		b.Card.Message = Message{Subject: "{{.Name}}님, 생일을 미리 축하드려요", Text: "{{.Name}}님, 다가오는 생일을 진심으로 축하드립니다."}
+	}
+	if b.Greeting.Text == "" {
+		b.Greeting.Message = Message{Text: "{{.Name}}님, 생일 축하드려요! 선물로 {{.CouponValue}} 할인 쿠폰을 드려요: {{.Coupon}} ({{.CouponExpires}}까지)"}
+	}
+	if err := checkPurpose("params.card.purpose", &b.Card.Purpose, DefaultPurpose(KindBirthday, StepCard), false); err != nil {
+		return err
+	}
+	if err := checkPurpose("params.greeting.purpose", &b.Greeting.Purpose, DefaultPurpose(KindBirthday, StepGreeting), true); err != nil {
+		return err
+	}
+	if err := checkMessage("params.card", "email", &b.Card.Message); err != nil {
+		return err
+	}
+	return checkMessage("params.greeting", "sms", &b.Greeting.Message)
 }
 
 // Template implements Params.
 func (b *Birthday) Template(step, _ string) (Message, bool) {
 	switch step {
 	case StepCard:
-		return b.Card, true
+		return b.Card.Message, true
 	case StepGreeting:
-		return b.Greeting, true
+		return b.Greeting.Message, true
 	}
 	return Message{}, false
 }
@@ -269,13 +303,16 @@ func (b *Birthday) ExitsOnPurchase() bool { return false }
 type SecondPurchase struct {
 	Channel string `json:"channel"`
 	// CouponAfter is when, after the first purchase, the coupon is sent.
-	CouponAfter   Offset  `json:"coupon_after"`
-	Coupon        Coupon  `json:"coupon"`
-	ThankYou      Message `json:"thank_you"`
-	CouponMessage Message `json:"coupon_message"`
+	CouponAfter Offset `json:"coupon_after"`
+	Coupon      Coupon `json:"coupon"`
+	// ThankYou is service by default; CouponMessage issues the coupon
+	// (marketing).
+	ThankYou      StepMessage `json:"thank_you"`
+	CouponMessage StepMessage `json:"coupon_message"`
 	// Pacing's SendHour does not apply: messages that follow a purchase go
 	// in the daytime (see enrol).
 	Pacing
+	Rules
 }
 
 // Steps of the second-purchase program.
@@ -304,25 +341,34 @@ func (s *SecondPurchase) Normalize() error {
 	if err := s.Pacing.normalize(false); err != nil {
 		return err
 	}
-	if s.ThankYou.Text == "" {
-		s.ThankYou = Message{Subject: "{{.Name}}님, 첫 구매 감사합니다", Text: "[{{.Store}}] {{.Name}}님, 처음 찾아주셔서 감사합니다."}
-	}
-	if s.CouponMessage.Text == "" {
-		s.CouponMessage = Message{Subject: "{{.Name}}님께 드리는 쿠폰", Text: "{{.Name}}님, 다음 방문 때 쓰실 {{.CouponValue}} 할인 쿠폰: {{.Coupon}} ({{.CouponExpires}}까지)"}
-	}
-	if err := checkMessage("params.thank_you", s.Channel, &s.ThankYou); err != nil {
+	if err := s.Rules.check(); err != nil {
 		return err
 	}
-	return checkMessage("params.coupon_message", s.Channel, &s.CouponMessage)
+	if s.ThankYou.Text == "" {
+		s.ThankYou.Message = Message{Subject: "{{.Name}}님, 첫 구매 감사합니다", Text: "[{{.Store}}] {{.Name}}님, 처음 찾아주셔서 감사합니다."}
+	}
+	if s.CouponMessage.Text == "" {
+		s.CouponMessage.Message = Message{Subject: "{{.Name}}님께 드리는 쿠폰", Text: "{{.Name}}님, 다음 방문 때 쓰실 {{.CouponValue}} 할인 쿠폰: {{.Coupon}} ({{.CouponExpires}}까지)"}
+	}
+	if err := checkPurpose("params.thank_you.purpose", &s.ThankYou.Purpose, DefaultPurpose(KindSecondPurchase, StepThankYou), false); err != nil {
+		return err
+	}
+	if err := checkPurpose("params.coupon_message.purpose", &s.CouponMessage.Purpose, DefaultPurpose(KindSecondPurchase, StepCoupon), true); err != nil {
+		return err
+	}
+	if err := checkMessage("params.thank_you", s.Channel, &s.ThankYou.Message); err != nil {
+		return err
+	}
+	return checkMessage("params.coupon_message", s.Channel, &s.CouponMessage.Message)
 }
 
 // Template implements Params.
 func (s *SecondPurchase) Template(step, _ string) (Message, bool) {
 	switch step {
 	case StepThankYou:
-		return s.ThankYou, true
+		return s.ThankYou.Message, true
 	case StepCoupon:
-		return s.CouponMessage, true
+		return s.CouponMessage.Message, true
 	}
 	return Message{}, false
 }

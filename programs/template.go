@@ -416,13 +416,19 @@ func worst(nodes []tnode, p Part) int {
 // the constants after it) and every if taking its longer branch, fits
 // the part. It costs time linear in the template's length.
 func CheckTemplate(text string, p Part) error {
+	return checkTemplateWithin(text, p, p.Max())
+}
+
+// checkTemplateWithin is CheckTemplate with a tighter bound than the
+// part's own (a marketing SMS leaves room for what the engine adds).
+func checkTemplateWithin(text string, p Part, limit int) error {
 	nodes, err := compileTemplate(text)
 	if err != nil {
 		return err
 	}
-	if n := worst(nodes, p); n > p.Max() {
+	if n := worst(nodes, p); n > limit {
 		return fmt.Errorf("%w: can render up to %d %s with every field at its longest (a name of %d characters; a store, product or category of %d), and %s is at most %d",
-			ErrTooLong, n, p.unit(), WorstNameChars, WorstPurchaseBytes, p, p.Max())
+			ErrTooLong, n, p.unit(), WorstNameChars, WorstPurchaseBytes, p, limit)
 	}
 	return nil
 }

@@ -192,7 +192,7 @@ func (w *birthday) sendCard(ctx workflow.Context) {
 		return
 	}
 	w.send(ctx, fmt.Sprintf("%s-%d", store.ChannelEmail, w.year), activities.SendRequest{Channel: store.ChannelEmail,
-		Template: activities.TemplateRef{Step: programs.StepCard}})
+		Template: activities.TemplateRef{Step: programs.StepCard}, Purpose: w.p.Purpose(programs.StepCard)})
 	w.card = cardSent
 }
 
@@ -203,7 +203,7 @@ func (w *birthday) greet(ctx workflow.Context) error {
 		return err
 	}
 	w.send(ctx, fmt.Sprintf("%s-%d", store.ChannelSMS, w.year), activities.SendRequest{Channel: store.ChannelSMS, CouponID: coupon.ID,
-		Template: activities.TemplateRef{Step: programs.StepGreeting}})
+		Template: activities.TemplateRef{Step: programs.StepGreeting}, Purpose: w.p.Purpose(programs.StepGreeting)})
 	return nil
 }
 

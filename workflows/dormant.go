@@ -90,6 +90,6 @@ func (w *dormantWakeup) contact(ctx workflow.Context, step enrol.WakeupStep) err
 		couponID = c.ID
 	}
 	w.send(ctx, step.Channel, activities.SendRequest{Channel: step.Channel, CouponID: couponID, Survey: step.Survey,
-		Template: activities.TemplateRef{Step: step.Key}})
+		Template: activities.TemplateRef{Step: step.Key}, Purpose: step.PurposeOf()})
 	return nil
 }

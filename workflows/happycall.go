@@ -96,10 +96,10 @@ func (w *happyCall) run(ctx workflow.Context) (Journey, error) {
 // touch performs one step's actions, due at the given moment.
 func (w *happyCall) touch(ctx workflow.Context, step programs.Step, due time.Time) error {
 	if step.SMS {
-		w.sendField(ctx, step.Key, store.ChannelSMS, activities.FieldSMS, "sms")
+		w.sendField(ctx, step, store.ChannelSMS, activities.FieldSMS, "sms")
 	}
 	if step.Email {
-		w.sendField(ctx, step.Key, store.ChannelEmail, activities.FieldEmail, "email")
+		w.sendField(ctx, step, store.ChannelEmail, activities.FieldEmail, "email")
 	}
 	if step.Call {
 		return w.call(ctx, step, due)
@@ -107,9 +107,9 @@ func (w *happyCall) touch(ctx workflow.Context, step programs.Step, due time.Tim
 	return nil
 }
 
-func (w *happyCall) sendField(ctx workflow.Context, step, channel, field, action string) {
+func (w *happyCall) sendField(ctx workflow.Context, step programs.Step, channel, field, action string) {
 	w.send(ctx, action, activities.SendRequest{Channel: channel, PurchaseID: w.in.PurchaseID,
-		Template: activities.TemplateRef{Step: step, Field: field}})
+		Template: activities.TemplateRef{Step: step.Key, Field: field}, Purpose: enrol.HappyCallPurpose(step)})
 }
 
 // call creates the call task and waits for staff until the window closes.
@@ -185,7 +185,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		if changed(ctx, changeDaytimeSends) {
 			return w.fallback(ctx, step, expires)
 		}
-		w.sendField(ctx, step.Key, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
+		w.sendField(ctx, step, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
 	}
 	return nil
 }
@@ -199,7 +199,7 @@ func (w *happyCall) fallback(ctx workflow.Context, step programs.Step, due time.
 	if err != nil || !ok {
 		return err
 	}
-	w.sendField(ctx, step.Key, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
+	w.sendField(ctx, step, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
 	w.progress.Stage, w.progress.StageAt = "", time.Time{}
 	return nil
 }

@@ -35,6 +35,8 @@ type happyCallSuite struct {
 	// noCall makes CreateCallTask answer as for a customer without call
 	// consent: no task (id 0).
 	noCall bool
+	// purposes are the sent messages' purposes, by key.
+	purposes map[string]string
 }
 
 type sent struct {
@@ -62,6 +64,7 @@ func (s *happyCallSuite) SetupTest() {
 	s.env.RegisterActivity(&activities.Activities{})
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
 	s.sends, s.tasks, s.voices, s.cancelled, s.outcome, s.noCall = nil, nil, nil, 0, "", false
+	s.purposes = map[string]string{}
 	s.closeState = activities.CallTaskState{Status: store.TaskExpired}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
@@ -70,6 +73,7 @@ func (s *happyCallSuite) SetupTest() {
 	s.env.OnActivity(a.SendMessage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.SendRequest) (activities.SendResult, error) {
 			s.sends = append(s.sends, sent{req.Key, req.Template.Field, s.env.Now().In(seoul)})
+			s.purposes[req.Key] = req.Purpose
 			return activities.SendResult{MessageID: int64(len(s.sends)), Status: "queued"}, nil
 		})
 	s.env.OnActivity(a.CreateCallTask, mock.Anything, mock.Anything).Return(

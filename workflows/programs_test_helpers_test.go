@@ -48,6 +48,7 @@ type programSuite struct {
 	timeouts []time.Duration
 
 	msgs      []msg
+	purposes  map[string]string // sent messages' purposes, by key
 	coupons   []issued
 	checks    []time.Time // CouponRedeemed calls
 	dormant   []int64
@@ -87,7 +88,7 @@ func (s *programSuite) SetupTest() {
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
 	s.redeemed, s.onSend, s.gateDown, s.gates, s.timeouts = false, nil, nil, 0, nil
 	s.answer, s.holds = nil, nil
-	s.msgs, s.coupons, s.checks, s.dormant = nil, nil, nil, nil
+	s.msgs, s.coupons, s.checks, s.dormant, s.purposes = nil, nil, nil, nil, map[string]string{}
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
@@ -105,6 +106,7 @@ func (s *programSuite) SetupTest() {
 			s.Equal(int64(70), req.EnrolmentID)
 			s.Equal(int64(700), req.CustomerID)
 			s.Equal(int64(7), req.Template.ProgramID)
+			s.purposes[req.Key] = req.Purpose
 			if s.answer != nil {
 				if res := s.answer(req); res.Status == store.MessageHeld {
 					s.holds = append(s.holds, req)

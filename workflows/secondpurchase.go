@@ -106,5 +106,5 @@ func (w *secondPurchase) run(ctx workflow.Context) (Journey, error) {
 func (w *secondPurchase) sendStep(ctx workflow.Context, step string, couponID int64) {
 	ch := w.p.Channel
 	w.send(ctx, ch, activities.SendRequest{Channel: ch, PurchaseID: w.in.PurchaseID, CouponID: couponID,
-		Template: activities.TemplateRef{Step: step}})
+		Template: activities.TemplateRef{Step: step}, Purpose: w.p.Purpose(step)})
 }

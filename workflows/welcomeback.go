@@ -142,5 +142,5 @@ func (w *welcomeBack) endOnRedemption(ctx workflow.Context, couponID int64) erro
 
 func (w *welcomeBack) sendStep(ctx workflow.Context, step string, couponID int64) {
 	w.send(ctx, w.p.Channel, activities.SendRequest{Channel: w.p.Channel, CouponID: couponID,
-		Template: activities.TemplateRef{Step: step}})
+		Template: activities.TemplateRef{Step: step}, Purpose: w.p.Purpose(step)})
 }
