@@ -123,6 +123,10 @@ func scanCustomer(row pgx.Row) (Customer, error) {
 // from tools and tests that name no API key).
 const ActorSystem = "system"
 
+// ActorCustomer records consent changes the customer made themselves (an
+// unsubscribe link, a reply): no notice of the change is owed to them.
+const ActorCustomer = "customer"
+
 // UpsertCustomer creates or replaces the customer with c.ExternalID.
 func (s *Store) UpsertCustomer(ctx context.Context, c Customer) (stored Customer, before *Customer, err error) {
 	return s.UpsertCustomerWith(ctx, c.ExternalID, func(*Customer) (Customer, error) { return c, nil })

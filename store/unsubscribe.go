@@ -24,7 +24,7 @@ func (s *Store) WithdrawConsent(ctx context.Context, customerID int64, channel, 
 	if err != nil {
 		return false, c, c, err
 	}
-	stored, old, err := s.UpsertCustomerWith(ctx, c.ExternalID, func(old *Customer) (Customer, error) {
+	stored, old, err := s.UpsertCustomerAs(ctx, c.ExternalID, ActorCustomer, func(old *Customer) (Customer, error) {
 		// The external id is the lock; the row under it must still be
 		// the one the link was made for.
 		if old == nil || old.ID != customerID {
