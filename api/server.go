@@ -57,6 +57,7 @@ func (s *Server) Handler() http.Handler {
 		r.Mount("/call-tasks", s.callTaskRoutes())
 		r.Mount("/coupons", s.couponRoutes())
 		r.Mount("/audiences:preview", s.audienceRoutes())
+		r.Mount("/consents:due", s.consentRoutes())
 	})
 	return r
 }
