@@ -65,9 +65,10 @@ func (r *rig) due(status string) []store.ConsentDue {
 	return got
 }
 
-// A customer is due the day their consent is one period (730 days) old,
-// not a minute before; each due customer gets one notice, on SMS even
-// without... a second run sends nothing.
+// A customer is due once their consent is one period (730 days) old, not
+// an hour before, and again every period after; a withdrawn consent is
+// not due. Each due customer gets one notice in their language; a second
+// run sends nothing.
 func TestReconfirmNoticeDueAtTheBoundaryAndSentOnce(t *testing.T) {
 	r := newRig(t)
 	now := time.Now()
