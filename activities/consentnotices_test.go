@@ -190,7 +190,7 @@ func TestChangeNoticeOncePerEventMadeOnTheCustomersBehalf(t *testing.T) {
 	eventually(t, "one SMS", func() bool { return len(r.standin.Messages()) >= 1 })
 	time.Sleep(200 * time.Millisecond)
 	msgs := r.standin.Messages()
-	if len(msgs) != 1 || !strings.Contains(msgs[0].Body, "2026년 11월 20일") || !strings.Contains(msgs[0].Body, "수신거부(동의 철회)") {
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Body, "2026년 11월 20일") || !strings.Contains(msgs[0].Body, "수신거부(동의 철회)") || strings.Contains(msgs[0].Body, "철회됩니다") {
 		t.Fatalf("stand-in got %+v", msgs)
 	}
 }

@@ -189,7 +189,13 @@ func (w noticeWriter) reconfirm(at time.Time, chs []string) noticeText {
 	}
 }
 
+// change tells the result of a consent change; how to withdraw only
+// follows a grant.
 func (w noticeWriter) change(e store.ConsentEvent) noticeText {
+	how := ""
+	if e.Granted {
+		how = " " + w.withdraw()
+	}
 	if w.korean {
 		result := "수신동의"
 		if !e.Granted {
@@ -198,7 +204,7 @@ func (w noticeWriter) change(e store.ConsentEvent) noticeText {
 		return noticeText{
 			subject: w.sender() + "광고성 정보 수신동의 처리 결과 안내",
 			body: w.sender() + "광고성 정보 수신동의 처리 결과 안내\n" + w.date(e.At) + " 고객님의 " + w.channels([]string{e.Channel}) +
-				" 광고성 정보 " + result + " 요청이 처리되었습니다. " + w.withdraw(),
+				" 광고성 정보 " + result + " 요청이 처리되었습니다." + how,
 		}
 	}
 	result := "granted"
@@ -208,6 +214,6 @@ func (w noticeWriter) change(e store.ConsentEvent) noticeText {
 	return noticeText{
 		subject: w.sender() + "Your advertising consent was changed",
 		body: w.sender() + "On " + w.date(e.At) + " your consent to advertising by " + w.channels([]string{e.Channel}) +
-			" was recorded as " + result + ". " + w.withdraw(),
+			" was recorded as " + result + "." + how,
 	}
 }
