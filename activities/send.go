@@ -231,7 +231,7 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	default:
 		return resultOf(msg), nil
 	}
-	if reason := suppression(customer, req.Channel, msg.Recipient); reason != "" {
+	if reason := suppression(customer, req.Channel, msg.Recipient, req.Template.Builtin == ""); reason != "" {
 		msg, err = a.Store.MarkFinal(ctx, msg.ID, store.MessageSuppressed, "suppressed", reason)
 		if err != nil {
 			return SendResult{}, storeErr("suppress message", err)
@@ -249,9 +249,11 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	return a.sendSMS(ctx, msg, wasSending)
 }
 
-// suppression returns why the message must not go out, or "".
-func suppression(c store.Customer, channel, recipient string) string {
-	if !c.Consents(channel) {
+// suppression returns why the message must not go out, or "". A legal
+// notice (a built-in text) needs only an address: it must reach a
+// customer who withdrew the channel's consent.
+func suppression(c store.Customer, channel, recipient string, needsConsent bool) string {
+	if needsConsent && !c.Consents(channel) {
 		return "no " + channel + " consent"
 	}
 	if recipient == "" {

@@ -24,6 +24,12 @@ type TemplateRef struct {
 	Step      string
 	// Field picks among a step's messages (see programs.Params.Template).
 	Field string
+	// Builtin names one of dangol's own texts (see notices.go) instead of
+	// a program's template; Ref is the row it tells of (a consent change's
+	// id). A built-in text is a legal notice: service, sent without
+	// advertising consent.
+	Builtin string `json:",omitempty"`
+	Ref     int64  `json:",omitempty"`
 }
 
 type rendered struct {
@@ -45,6 +51,9 @@ type extras struct {
 // over its bound is a BadTemplate error, recorded as failed and never
 // retried, since the same data would render it too long again.
 func (a *Activities) render(ctx context.Context, ref TemplateRef, channel string, customerID int64, x extras) (rendered, error) {
+	if ref.Builtin != "" {
+		return a.renderBuiltin(ctx, ref, channel, customerID)
+	}
 	msg, err := a.template(ctx, ref)
 	if err != nil {
 		return rendered{}, err

@@ -297,7 +297,8 @@ func robustExamples() map[string]example {
 		"POST /v1/audiences:preview/": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) {
 			return nil, map[string]any{"audience": map[string]any{"last_purchase_older_than_days": 30, "stores": []any{"강남점"}, "consent": "sms"}}
 		},
-		"GET /v1/call-tasks/": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
+		"GET /v1/call-tasks/":   func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
+		"GET /v1/consents:due/": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
 		"POST /v1/call-tasks/{id}/complete": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"id": fmt.Sprint(fx.callTasks[rng.IntN(len(fx.callTasks))])}, map[string]any{"outcome": "reached", "note": "통화 완료"}
 		},

@@ -62,6 +62,7 @@ func (s *Server) Handler() http.Handler {
 		r.Mount("/coupons", s.couponRoutes())
 		r.Mount("/audiences:preview", s.audienceRoutes())
 		r.Mount("/settings", s.settingsRoutes())
+		r.Mount("/consents:due", s.consentRoutes())
 	})
 	return r
 }

@@ -38,6 +38,7 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.Sweep, workflow.RegisterOptions{Name: "Sweep"})
 	r.RegisterWorkflowWithOptions(workflows.FanOut, workflow.RegisterOptions{Name: workflows.WorkflowFanOut})
 	r.RegisterWorkflowWithOptions(workflows.ReconcileMessages, workflow.RegisterOptions{Name: "ReconcileMessages"})
+	r.RegisterWorkflowWithOptions(workflows.ConsentNotices, workflow.RegisterOptions{Name: "ConsentNotices"})
 }
 
 // Workers polls dangol's two task queues: enrolments on the main queue,

@@ -278,6 +278,9 @@ func ensureSchedulesOnce(ctx context.Context, cfg config.Config, st *store.Store
 	try("reconcile", func(ctx context.Context) error {
 		return schedules.EnsureReconcile(ctx, tc, cfg.TaskQueue, schedules.ReconcileEvery, activities.ReconcileRequest{})
 	})
+	try("consent-notices", func(ctx context.Context) error {
+		return schedules.EnsureConsentNotices(ctx, tc, cfg.TaskQueue, schedules.ConsentNoticesEvery)
+	})
 	ps, err := st.ListPrograms(ctx, "", "")
 	if err != nil {
 		slog.Error("ensure schedules: list programs", "error", err)

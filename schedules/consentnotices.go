@@ -1,0 +1,53 @@
+package schedules
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/dangol/dangol/workflows"
+)
+
+// ConsentNoticesEvery is how often the consent-notices job runs: a change
+// made on a customer's behalf is told within minutes, and a
+// reconfirmation notice goes out the day it falls due.
+const ConsentNoticesEvery = 5 * time.Minute
+
+// consentNoticesRunTimeout covers a page whose sends retry through a
+// provider outage (a send's budget is a day).
+const consentNoticesRunTimeout = 25 * time.Hour
+
+// EnsureConsentNotices creates the schedule that runs
+// workflows.ConsentNotices every interval on the control queue, or brings
+// an existing one in line. Runs never overlap (one run sends a notice at
+// most once anyway: its message key is unique), and runs missed while
+// Temporal was down are not caught up: the next one finds everything
+// still due. An operator's pause is kept. Safe at every start-up.
+func EnsureConsentNotices(ctx context.Context, c client.Client, taskQueue string, every time.Duration) error {
+	if every < time.Second || every > 24*time.Hour {
+		return fmt.Errorf("consent-notices schedule: every %s: must be 1s to 24h", every)
+	}
+	return ensure(ctx, c, "consent-notices", client.ScheduleOptions{
+		ID:   workflows.ConsentNoticesScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:                 workflows.ConsentNoticesWorkflowID,
+			Workflow:           "ConsentNotices",
+			Args:               []any{workflows.ConsentNoticesInput{}},
+			TaskQueue:          workflows.ControlQueue(taskQueue),
+			WorkflowRunTimeout: consentNoticesRunTimeout,
+		},
+		Overlap:       enums.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: every,
+		Note:          "dangol: consent reconfirmation and change notices (정보통신망법 §50)",
+	})
+}
+
+// TriggerConsentNotices runs the job now (operators, tests), unless a run
+// is going.
+func TriggerConsentNotices(ctx context.Context, c client.Client) error {
+	return c.ScheduleClient().GetHandle(ctx, workflows.ConsentNoticesScheduleID).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP})
+}

@@ -1,0 +1,113 @@
+package schedules_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/channels/sms"
+	"github.com/dangol/dangol/internal/testenv"
+	"github.com/dangol/dangol/schedules"
+	"github.com/dangol/dangol/store"
+	"github.com/dangol/dangol/twiliostandin"
+	"github.com/dangol/dangol/worker"
+	"github.com/dangol/dangol/workflows"
+)
+
+// The consent-notices schedule, ensured twice and triggered twice: the
+// customer whose consent is two years old gets one reconfirmation SMS at
+// the stand-in, and the second run finds nothing to send.
+func TestConsentNoticesScheduleSendsOnce(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := client.Dial(client.Options{HostPort: testenv.Temporal(t), Logger: tlog.NewStructuredLogger(quiet)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	h := c.ScheduleClient().GetHandle(ctx, workflows.ConsentNoticesScheduleID)
+	t.Cleanup(func() { _ = h.Delete(context.Background()) })
+	queue := fmt.Sprintf("consent-notices-test-%d", rand.IntN(1e9))
+
+	const token = "0123456789abcdef0123456789abcdef"
+	standin := twiliostandin.New(twiliostandin.Options{AuthToken: token, CallbackDelay: 20 * time.Millisecond, Logger: quiet})
+	standinHTTP := httptest.NewServer(standin)
+	t.Cleanup(func() { standinHTTP.Close(); standin.Close() })
+	sender, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: token, From: "+15005550006", APIBase: standinHTTP.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := testenv.Store(t)
+	phone := "+821055556666"
+	if _, _, err := st.UpsertCustomer(ctx, store.Customer{ExternalID: "c", Name: "김민수", Phone: &phone, TimeZone: "Asia/Seoul", Locale: "ko-KR",
+		Consent: map[string]store.Consent{"sms": {Granted: true, At: time.Now().Add(-731 * 24 * time.Hour), Source: "pos"}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Hourly, so only the triggers run it during the test.
+	if err := schedules.EnsureConsentNotices(ctx, c, queue, 0); err == nil {
+		t.Fatal("interval 0 accepted")
+	}
+	for range 2 {
+		if err := schedules.EnsureConsentNotices(ctx, c, queue, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := describe(t, h)
+	a, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+	if !ok || fmt.Sprint(a.Workflow) != "ConsentNotices" || a.TaskQueue != workflows.ControlQueue(queue) ||
+		len(d.Schedule.Spec.Intervals) != 1 || d.Schedule.Spec.Intervals[0].Every != time.Hour ||
+		d.Schedule.Policy.Overlap != enums.SCHEDULE_OVERLAP_POLICY_SKIP {
+		t.Fatalf("schedule %+v action %+v", d.Schedule.Spec, d.Schedule.Action)
+	}
+
+	w := worker.New(c, queue, &activities.Activities{Store: st, SMS: sender})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	seen := map[string]bool{}
+	for run, want := range []int{1, 0} {
+		if err := schedules.TriggerConsentNotices(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		var started *client.ScheduleWorkflowExecution
+		deadline := time.Now().Add(30 * time.Second)
+		for started == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("trigger %d started no workflow", run+1)
+			}
+			for _, a := range describe(t, h).Info.RecentActions {
+				if r := a.StartWorkflowResult; r != nil && !seen[r.FirstExecutionRunID] {
+					started = r
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		seen[started.FirstExecutionRunID] = true
+		var res workflows.ConsentNoticesResult
+		runCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err := c.GetWorkflow(runCtx, started.WorkflowID, started.FirstExecutionRunID).Get(runCtx, &res)
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d: %v", run+1, err)
+		}
+		if res.Reconfirms != want {
+			t.Fatalf("run %d: %+v, want %d reconfirmation", run+1, res, want)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if msgs := standin.Messages(); len(msgs) != 1 || msgs[0].To != phone {
+		t.Fatalf("stand-in holds %+v, want one SMS to %s", msgs, phone)
+	}
+}
