@@ -15,6 +15,7 @@ import (
 
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
+	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -188,7 +189,7 @@ func scrub(err error, recipient string) error {
 }
 
 func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *store.Message) (SendResult, error) {
-	if prev, err := a.Store.MessageByKey(ctx, req.Key); err == nil && prev.Status != store.MessagePending && prev.Status != store.MessageSending {
+	if prev, err := a.Store.MessageByKey(ctx, req.Key); err == nil && !open(prev.Status) {
 		return resultOf(prev), nil
 	}
 	customer, err := a.Store.CustomerByID(ctx, req.CustomerID)
@@ -218,12 +219,29 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	if req.EnrolmentID != 0 {
 		enrolment = &req.EnrolmentID
 	}
-	msg, err := a.Store.ClaimMessage(ctx, store.Message{
+	p, err := a.policyFor(ctx, req, customer)
+	if err != nil {
+		return SendResult{}, err
+	}
+	text, decorated := a.decorate(p, req.Channel, customer.ID, text)
+	draft := store.Message{
 		IdempotencyKey: req.Key, EnrolmentID: enrolment, CustomerID: req.CustomerID,
-		Channel: req.Channel, Recipient: recipient, Subject: text.subject, Body: text.body,
-	})
+		Channel: req.Channel, Recipient: recipient, Subject: text.subject, Body: text.body, Purpose: p.purpose,
+	}
+	if req.Channel == store.ChannelSMS {
+		enc, segments, _ := compliance.Segments(text.body)
+		draft.Encoding, draft.Segments = &enc, &segments
+	}
+	msg, err := a.Store.ClaimMessage(ctx, draft)
 	if err != nil {
 		return SendResult{}, storeErr("claim message", err)
+	}
+	if msg.Status == store.MessageHeld {
+		// Nothing was sent for it: it goes with today's text and rules.
+		draft.ID = msg.ID
+		if msg, err = a.Store.Unhold(ctx, draft); err != nil {
+			return SendResult{}, storeErr("unhold message", err)
+		}
 	}
 	*claimed = msg
 	switch msg.Status {
@@ -231,12 +249,22 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	default:
 		return resultOf(msg), nil
 	}
-	if reason := suppression(customer, req.Channel, msg.Recipient, req.Template.Builtin == ""); reason != "" {
-		msg, err = a.Store.MarkFinal(ctx, msg.ID, store.MessageSuppressed, "suppressed", reason)
+	if reason := suppression(customer, req.Channel, msg.Recipient, p.purpose == compliance.PurposeMarketing); reason != "" {
+		res, err := a.suppress(ctx, msg, reason)
 		if err != nil {
-			return SendResult{}, storeErr("suppress message", err)
+			return SendResult{}, err
 		}
-		return resultOf(msg), nil
+		return *res, nil
+	}
+	if msg.Status == store.MessagePending {
+		// The rules that may hold it; a message already sending passed
+		// them on an earlier attempt and may have reached the provider.
+		if res, err := a.verdict(ctx, p, customer, msg, req.LastTry, decorated); err != nil || res != nil {
+			if err != nil {
+				return SendResult{}, err
+			}
+			return *res, nil
+		}
 	}
 	if req.Channel == store.ChannelEmail {
 		return a.sendMail(ctx, msg)
@@ -249,12 +277,19 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	return a.sendSMS(ctx, msg, wasSending)
 }
 
-// suppression returns why the message must not go out, or "". A legal
-// notice (a built-in text) needs only an address: it must reach a
-// customer who withdrew the channel's consent.
+// open reports whether a message may still be sent: nothing final has
+// happened to it.
+func open(status string) bool {
+	return status == store.MessagePending || status == store.MessageSending || status == store.MessageHeld
+}
+
+// suppression returns why the message must not go out, or "". Advertising
+// needs the channel's consent; a service message (a thank-you, a legal
+// notice) needs only an address: it must reach a customer who withdrew
+// advertising consent.
 func suppression(c store.Customer, channel, recipient string, needsConsent bool) string {
 	if needsConsent && !c.Consents(channel) {
-		return "no " + channel + " consent"
+		return compliance.ReasonNoConsent + ": " + channel
 	}
 	if recipient == "" {
 		return "no " + channel + " address"

@@ -1,0 +1,165 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/programs"
+	"github.com/dangol/dangol/store"
+)
+
+// policy is what the rules of issue 7 need to know about one message: the
+// settings in force for its program, the customer's country and zone,
+// and the message's purpose.
+type policy struct {
+	settings   compliance.Settings
+	whenCapped string
+	country    string
+	loc        *time.Location
+	purpose    string
+}
+
+// policyFor reads the settings (the defaults when none or broken are
+// stored: a broken settings row must not stop every message, and the
+// defaults are the strict ones), tightens them by the program's own
+// overrides, and works out the customer's country, zone and the message's
+// purpose.
+func (a *Activities) policyFor(ctx context.Context, req SendRequest, c store.Customer) (policy, error) {
+	s, err := a.Store.Settings(ctx)
+	switch {
+	case errors.Is(err, store.ErrSettingsBroken):
+		logger(ctx).Error("stored settings are broken; sending under the defaults", "error", err)
+	case err != nil:
+		return policy{}, fmt.Errorf("settings: %w", err)
+	}
+	p := policy{settings: s, whenCapped: compliance.WhenCappedWait, purpose: compliance.PurposeService}
+	if req.Template.ProgramID != 0 {
+		prog, err := a.Store.Program(ctx, req.Template.ProgramID)
+		if err != nil {
+			return policy{}, storeErr("program", err)
+		}
+		p.purpose = req.PurposeOf(prog.Kind)
+		if params, err := programs.Decode(prog.Kind, prog.Params); err == nil {
+			o := params.Overrides()
+			if eff, err := compliance.Effective(s, o); err == nil {
+				p.settings = eff
+			} else {
+				// Settings tightened after the program was written: its
+				// override is now looser, so the settings alone apply.
+				logger(ctx).Warn("program overrides no longer tighten the settings; using the settings", "program", prog.ID, "error", err)
+			}
+			if o.WhenCapped != "" {
+				p.whenCapped = o.WhenCapped
+			}
+		}
+	} else if req.Purpose != "" {
+		p.purpose = req.Purpose
+	}
+	p.country = compliance.CountryOf(deref(c.Country), deref(c.Phone), p.settings)
+	zone := c.TimeZone
+	if zone == "" {
+		zone = p.settings.DefaultTimeZone
+	}
+	if p.loc, err = time.LoadLocation(zone); err != nil {
+		p.loc = time.UTC
+	}
+	return p, nil
+}
+
+// decorate adds what the law requires of an advertisement (the Korean
+// "(광고)" label, sender, opt-out line; an unsubscribe footer in mail). An
+// error is the settings lacking something the advertisement must carry.
+func (a *Activities) decorate(p policy, channel string, customerID int64, text rendered) (rendered, error) {
+	d := compliance.Decoration{Country: p.country, Purpose: p.purpose, Channel: channel, Settings: p.settings}
+	if p.purpose == compliance.PurposeMarketing && channel == store.ChannelEmail {
+		// Without a link secret the URL stays empty and Decorate says the
+		// settings are incomplete: no advertising mail without a way out.
+		d.UnsubscribeURL, _ = a.UnsubscribeURL(customerID, channel)
+	}
+	subject, body, err := compliance.Decorate(d, text.subject, text.body)
+	if err != nil {
+		return text, err
+	}
+	return rendered{subject: subject, body: body}, nil
+}
+
+// verdict is what the rules say of a message nothing has been sent for
+// yet: go (nil), or its final or held state, recorded.
+func (a *Activities) verdict(ctx context.Context, p policy, c store.Customer, msg store.Message, lastTry bool, decorated error) (*SendResult, error) {
+	now := time.Now()
+	if decorated != nil {
+		return a.hold(ctx, msg, "settings incomplete: "+decorated.Error(), now.Add(time.Hour), lastTry)
+	}
+	if p.purpose == compliance.PurposeMarketing && consentLapsed(c, msg.Channel, p.settings, now) {
+		return a.suppress(ctx, msg, compliance.ReasonConsentLapsed)
+	}
+	if at, held := compliance.Release(now, p.loc, p.country, p.purpose, c.NightConsent(), p.settings, c.ID); held {
+		return a.hold(ctx, msg, compliance.ReasonQuietHours, at, lastTry)
+	}
+	if p.purpose != compliance.PurposeMarketing {
+		return nil, nil
+	}
+	cap := p.settings.FrequencyCap
+	ok, freeAt, err := a.Store.TakeMarketingPlace(ctx, c.ID, msg.ID, cap.Max, cap.Window())
+	switch {
+	case err != nil:
+		return nil, storeErr("frequency cap", err)
+	case ok:
+		return nil, nil
+	case freeAt.IsZero() || p.whenCapped == compliance.WhenCappedSkip:
+		return a.suppress(ctx, msg, compliance.ReasonCapped)
+	}
+	// The place frees at freeAt; customers released together are spread
+	// over the first minutes, as at the end of quiet hours.
+	return a.hold(ctx, msg, compliance.ReasonCapped, freeAt.Add(compliance.Spread(c.ID, p.settings.ReleaseSpreadMinutes)), lastTry)
+}
+
+// consentLapsed: the customer's advertising consent on the channel was
+// given longer ago than the reconfirmation period allows and they have
+// not been reminded of it since (정보통신망법 §50(8): every 2 years). The
+// reconfirmation notice (a service message) renews it; a month's grace
+// covers the notice's own delivery.
+func consentLapsed(c store.Customer, channel string, s compliance.Settings, now time.Time) bool {
+	if s.ReconfirmEveryDays <= 0 {
+		return false
+	}
+	given := c.Consent[channel].At
+	if given.IsZero() {
+		return false
+	}
+	return now.After(given.AddDate(0, 0, s.ReconfirmEveryDays+reconfirmGraceDays))
+}
+
+// reconfirmGraceDays is how long after its due date a reconfirmation may
+// still arrive before advertising stops.
+const reconfirmGraceDays = 30
+
+func (a *Activities) suppress(ctx context.Context, msg store.Message, reason string) (*SendResult, error) {
+	m, err := a.Store.MarkFinal(ctx, msg.ID, store.MessageSuppressed, "suppressed", reason)
+	if err != nil {
+		return nil, storeErr("suppress message", err)
+	}
+	if rerr := a.Store.ReleaseMarketingPlace(ctx, msg.ID); rerr != nil {
+		return nil, storeErr("release cap place", rerr)
+	}
+	res := resultOf(m)
+	return &res, nil
+}
+
+// hold records that the message waits until at; on the workflow's last
+// try it is suppressed with the reason instead.
+func (a *Activities) hold(ctx context.Context, msg store.Message, reason string, at time.Time, lastTry bool) (*SendResult, error) {
+	if lastTry {
+		return a.suppress(ctx, msg, reason)
+	}
+	m, err := a.Store.Hold(ctx, msg.ID, reason, at)
+	if err != nil {
+		return nil, storeErr("hold message", err)
+	}
+	res := resultOf(m)
+	res.NotBefore = at
+	return &res, nil
+}
