@@ -151,7 +151,7 @@ func TestDecorateSettingsIncomplete(t *testing.T) {
 		field string
 	}{
 		{"KR SMS without sender name", func() Decoration { d := krSMS(); d.Settings.SenderName = ""; return d }(), "sender_name"},
-		{"KR SMS with a blank sender name", func() Decoration { d := krSMS(); d.Settings.SenderName = " \t"; return d }(), "sender_name"},
+		{"KR SMS with a blank sender name", func() Decoration { d := krSMS(); d.Settings.SenderName = " \t"; return d }(), "sender_name is not set"},
 		{"KR SMS without 080", func() Decoration { d := krSMS(); d.Settings.OptOutNumber = ""; return d }(), "opt_out_number"},
 		{"KR SMS sender name faking a label", func() Decoration { d := krSMS(); d.Settings.SenderName = "(광고)상회"; return d }(), "sender_name"},
 		{"KR SMS sender name with a break", func() Decoration { d := krSMS(); d.Settings.SenderName = "상회\n무료"; return d }(), "sender_name"},

@@ -116,6 +116,7 @@ func TestReleaseWindowShapes(t *testing.T) {
 	}{
 		{"within a day: inside", "12:00", "14:00", at(13, 0), at(14, 0), true},
 		{"within a day: before", "12:00", "14:00", at(11, 59), at(11, 59), false},
+		{"within a day: at the start", "12:00", "14:00", at(12, 0), at(14, 0), true},
 		{"within a day: after", "12:00", "14:00", at(14, 0), at(14, 0), false},
 		{"spanning midnight: evening", "22:00", "06:00", at(23, 0), next(6, 0), true},
 		{"spanning midnight: morning", "22:00", "06:00", at(5, 59), at(6, 0), true},
