@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-func mustZone(t *testing.T, name string) *time.Location {
+func mustZone(t testing.TB, name string) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation(name)
 	if err != nil {
@@ -273,4 +273,43 @@ func TestParseClock(t *testing.T) {
 			t.Errorf("ParseClock(%q) = %s, %v; want %s, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
+}
+
+// FuzzRelease: for any moment, window and zone (with DST of an hour or
+// half an hour), a release is never before the moment, never inside the
+// window, and, without spread, is the first moment outside it.
+func FuzzRelease(f *testing.F) {
+	f.Add(int64(1772953200), uint8(0), uint16(21*60), uint16(8*60), int64(1), uint8(0))   // 2026-03-08 NY
+	f.Add(int64(1793512800), uint8(0), uint16(21*60), uint16(90), int64(1), uint8(30))    // 2026-11-01 NY
+	f.Add(int64(1775318400), uint8(2), uint16(60), uint16(150), int64(7), uint8(0))       // Lord Howe
+	f.Add(int64(1775318400), uint8(1), uint16(21*60), uint16(8*60), int64(-3), uint8(45)) // Seoul
+	zones := []string{"America/New_York", "Asia/Seoul", "Australia/Lord_Howe", "Pacific/Chatham", "Europe/Berlin", "Pacific/Apia"}
+	locs := make([]*time.Location, len(zones))
+	for i, z := range zones {
+		locs[i] = mustZone(f, z)
+	}
+	f.Fuzz(func(t *testing.T, unix int64, zone uint8, start, end uint16, id int64, spread uint8) {
+		at := time.Unix(unix%(200*365*86400), 0) // 1770-2170
+		loc := locs[int(zone)%len(locs)]
+		clock := func(m uint16) string {
+			m %= 24 * 60
+			return time.Date(2000, 1, 1, int(m/60), int(m%60), 0, 0, time.UTC).Format("15:04")
+		}
+		s := window(clock(start), clock(end))
+		s.ReleaseSpreadMinutes = int(spread)
+		w, ok := windowFor("XX", PurposeMarketing, false, s)
+		got, held := Release(at, loc, "XX", PurposeMarketing, false, s, id)
+		if !ok || !w.contains(at.In(loc)) {
+			if held || !got.Equal(at) {
+				t.Fatalf("outside the window: %s, %v", got, held)
+			}
+			return
+		}
+		if !held || got.Before(at) || w.contains(got.In(loc)) {
+			t.Fatalf("Release(%s) in %s-%s = %s, %v", at.In(loc), clock(start), clock(end), got.In(loc), held)
+		}
+		if spread == 0 && !w.contains(got.Add(-time.Second).In(loc)) && got.Add(-time.Second).After(at) {
+			t.Fatalf("Release(%s) in %s-%s = %s, but a second earlier was already outside", at.In(loc), clock(start), clock(end), got.In(loc))
+		}
+	})
 }
