@@ -63,7 +63,7 @@ func (a *Activities) ConsentNoticePage(ctx context.Context, req ConsentNoticePag
 	var page ConsentNoticePage
 	switch req.Kind {
 	case store.NoticeReconfirm:
-		set, err := a.Store.ConsentNoticeSettings(ctx)
+		set, err := a.settings(ctx)
 		if err != nil {
 			return page, fmt.Errorf("settings: %w", err)
 		}

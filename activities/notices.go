@@ -36,14 +36,11 @@ func (a *Activities) renderBuiltin(ctx context.Context, ref TemplateRef, channel
 	if err != nil {
 		return rendered{}, storeErr("customer", err)
 	}
-	country, err := a.Store.CustomerCountry(ctx, customerID)
+	set, err := a.settings(ctx)
 	if err != nil {
-		return rendered{}, storeErr("customer country", err)
+		return rendered{}, err
 	}
-	set, err := a.Store.ConsentNoticeSettings(ctx)
-	if err != nil {
-		return rendered{}, fmt.Errorf("settings: %w", err)
-	}
+	country := compliance.CountryOf(deref(c.Country), deref(c.Phone), set)
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
 		loc = time.UTC

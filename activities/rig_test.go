@@ -50,6 +50,7 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	ctx := context.Background()
 	st, _ := testenv.Store(t)
+	testenv.PutSettings(t, st, testenv.AnyHourSettings())
 	hooks := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(hooks.Close)
 	hooks.Config.Handler = (&api.Server{Store: st, TwilioAuthToken: authToken, PublicBaseURL: hooks.URL, Logger: quiet}).Handler()

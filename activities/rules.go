@@ -28,12 +28,9 @@ type policy struct {
 // overrides, and works out the customer's country, zone and the message's
 // purpose.
 func (a *Activities) policyFor(ctx context.Context, req SendRequest, c store.Customer) (policy, error) {
-	s, err := a.Store.Settings(ctx)
-	switch {
-	case errors.Is(err, store.ErrSettingsBroken):
-		logger(ctx).Error("stored settings are broken; sending under the defaults", "error", err)
-	case err != nil:
-		return policy{}, fmt.Errorf("settings: %w", err)
+	s, err := a.settings(ctx)
+	if err != nil {
+		return policy{}, err
 	}
 	p := policy{settings: s, whenCapped: compliance.WhenCappedWait, purpose: compliance.PurposeService}
 	if req.Template.ProgramID != 0 {
@@ -67,6 +64,20 @@ func (a *Activities) policyFor(ctx context.Context, req SendRequest, c store.Cus
 		p.loc = time.UTC
 	}
 	return p, nil
+}
+
+// settings are the operator's settings; the defaults when none are
+// stored, and also when the stored ones are broken (logged): a broken row
+// must not stop every message, and the defaults are the strict ones.
+func (a *Activities) settings(ctx context.Context) (compliance.Settings, error) {
+	s, err := a.Store.Settings(ctx)
+	switch {
+	case errors.Is(err, store.ErrSettingsBroken):
+		logger(ctx).Warn("stored settings are broken; using the defaults", "error", err)
+	case err != nil:
+		return s, fmt.Errorf("settings: %w", err)
+	}
+	return s, nil
 }
 
 // decorate adds what the law requires of an advertisement (the Korean

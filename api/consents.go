@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -62,8 +63,10 @@ func (s *Server) consentsDue(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, badField("status", "must be one of "+strings.Join(store.NoticeStatuses, ", ")))
 		return
 	}
-	set, err := s.Store.ConsentNoticeSettings(r.Context())
-	if err != nil {
+	// Broken stored settings still answer (with the defaults' period):
+	// the list is what an operator needs to see to act.
+	set, err := s.Store.Settings(r.Context())
+	if err != nil && !errors.Is(err, store.ErrSettingsBroken) {
 		renderError(w, r, err)
 		return
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"github.com/dangol/dangol/compliance"
 	"net/http"
 	"strconv"
 	"testing"
@@ -80,7 +81,9 @@ func TestConsentsDue(t *testing.T) {
 
 	// A shorter period in the settings makes the recent customer due, and
 	// the failed customer due again in a new cycle.
-	if _, err := e.db.Exec(ctx, `INSERT INTO settings (id, doc, updated_by) VALUES (1, '{"reconfirm_every_days": 7}', 'test')`); err != nil {
+	set := compliance.Defaults()
+	set.ReconfirmEveryDays = 7
+	if _, err := e.st.PutSettings(ctx, set, "test"); err != nil {
 		t.Fatal(err)
 	}
 	var short consentsDuePage

@@ -98,7 +98,7 @@ func TestReleaseDefaults(t *testing.T) {
 	}
 }
 
-func window(start, end string) Settings {
+func windowSettings(start, end string) Settings {
 	s := noSpread()
 	s.QuietHours = map[string]QuietHours{"XX": {Start: start, End: end, Purposes: []string{PurposeMarketing}}}
 	return s
@@ -127,7 +127,7 @@ func TestReleaseWindowShapes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, held := Release(c.at, utc, "XX", PurposeMarketing, false, window(c.start, c.end), 1)
+			got, held := Release(c.at, utc, "XX", PurposeMarketing, false, windowSettings(c.start, c.end), 1)
 			if !got.Equal(c.want) || held != c.held {
 				t.Fatalf("Release(%s) in %s-%s = %s, %v; want %s, %v", c.at, c.start, c.end, got, held, c.want, c.held)
 			}
@@ -170,7 +170,7 @@ func TestReleaseDST(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, held := Release(c.at, ny, "XX", PurposeMarketing, false, window(c.start, c.end), 1)
+			got, held := Release(c.at, ny, "XX", PurposeMarketing, false, windowSettings(c.start, c.end), 1)
 			if !got.Equal(c.want) || held != c.held {
 				t.Fatalf("Release(%s) in %s-%s = %s, %v; want %s, %v", c.at.In(ny), c.start, c.end, got.In(ny), held, c.want.In(ny), c.held)
 			}
@@ -207,7 +207,7 @@ func TestReleaseSpread(t *testing.T) {
 // TestReleaseSpreadNeverInNextWindow: the open span 08:00-08:10 is shorter
 // than a 60-minute spread; every release must fall inside it.
 func TestReleaseSpreadNeverInNextWindow(t *testing.T) {
-	s := window("08:10", "08:00")
+	s := windowSettings("08:10", "08:00")
 	s.ReleaseSpreadMinutes = 60
 	at := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
 	open := time.Date(2026, 1, 11, 8, 0, 0, 0, time.UTC)
@@ -295,7 +295,7 @@ func FuzzRelease(f *testing.F) {
 			m %= 24 * 60
 			return time.Date(2000, 1, 1, int(m/60), int(m%60), 0, 0, time.UTC).Format("15:04")
 		}
-		s := window(clock(start), clock(end))
+		s := windowSettings(clock(start), clock(end))
 		s.ReleaseSpreadMinutes = int(spread)
 		w, ok := windowFor("XX", PurposeMarketing, false, s)
 		got, held := Release(at, loc, "XX", PurposeMarketing, false, s, id)

@@ -62,6 +62,7 @@ func newStack(t *testing.T) *stack {
 	s := &stack{t: t, queue: fmt.Sprintf("e2e-%s-%d", t.Name(), rand.IntN(1e9))}
 	st, dsn := testenv.Store(t)
 	s.st, s.dsn = st, dsn
+	testenv.PutSettings(t, st, testenv.AnyHourSettings())
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("E2E_VERBOSE") != "" {

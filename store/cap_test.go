@@ -65,7 +65,12 @@ func TestMarketingCapIsAtomic(t *testing.T) {
 		}
 	}
 	// No marketing at all: never frees.
-	ok, freeAt, err := st.TakeMarketingPlace(ctx, c.ID, ids[n-1], 0, time.Hour)
+	none, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: "cap:none", CustomerID: c.ID, Channel: store.ChannelSMS,
+		Recipient: phone, Body: "x", Purpose: "marketing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, freeAt, err := st.TakeMarketingPlace(ctx, c.ID, none.ID, 0, time.Hour)
 	if err != nil || ok || !freeAt.IsZero() {
 		t.Fatalf("cap 0: ok=%v freeAt=%v err=%v, want refused for good", ok, freeAt, err)
 	}
@@ -80,7 +85,7 @@ func TestMarketingCapIsAtomic(t *testing.T) {
 	if err := st.ReleaseMarketingPlace(ctx, holder); err != nil {
 		t.Fatal(err)
 	}
-	ok, _, err = st.TakeMarketingPlace(ctx, c.ID, ids[n-1], 2, 7*24*time.Hour)
+	ok, _, err = st.TakeMarketingPlace(ctx, c.ID, none.ID, 2, 7*24*time.Hour)
 	if err != nil || !ok {
 		t.Fatalf("after a release: ok=%v err=%v, want a place", ok, err)
 	}

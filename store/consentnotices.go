@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/dangol/dangol/compliance"
 )
 
 // Kinds of consent notice.
@@ -18,8 +16,9 @@ const (
 	// how to withdraw (정보통신망법 §50(8), 시행령 §62-3).
 	NoticeReconfirm = "reconfirm"
 	// NoticeChange tells a customer the result of a consent change made
-	// on their behalf (one consent_events row whose actor is not
-	// "customer").
+	// on their behalf: one consent_events row recorded by an API key (not
+	// by the customer themselves, and not by dangol or a tool, actor
+	// "system").
 	NoticeChange = "change"
 )
 
@@ -42,33 +41,6 @@ var AdvertisingChannels = []string{ChannelSMS, ChannelEmail}
 
 // MaxConsentsDueLimit bounds a page of due consents.
 const MaxConsentsDueLimit = 500
-
-// maxReconfirmDays bounds the period the store computes with (ten years),
-// whatever the settings document holds.
-const maxReconfirmDays = 3650
-
-// ConsentNoticeSettings reads the operator's settings as notices use them
-// (sender name, contact, opt-out number, reconfirmation period): the
-// stored document over the defaults, so a missing row or field means the
-// default. A period outside 1..3650 days is the default's.
-func (s *Store) ConsentNoticeSettings(ctx context.Context) (compliance.Settings, error) {
-	set := compliance.Defaults()
-	var doc []byte
-	err := s.pool.QueryRow(ctx, `SELECT doc FROM settings WHERE id = 1`).Scan(&doc)
-	switch {
-	case err == pgx.ErrNoRows:
-		return set, nil
-	case err != nil:
-		return set, err
-	}
-	if err := json.Unmarshal(doc, &set); err != nil {
-		return compliance.Defaults(), fmt.Errorf("settings: %w", err)
-	}
-	if set.ReconfirmEveryDays < 1 || set.ReconfirmEveryDays > maxReconfirmDays {
-		set.ReconfirmEveryDays = compliance.Defaults().ReconfirmEveryDays
-	}
-	return set, nil
-}
 
 // ConsentsDueQuery selects customers whose reconfirmation notice of the
 // current cycle has fallen due, by customer id after AfterCustomerID.
@@ -131,10 +103,14 @@ const consentsDueFrom = `
 		SELECT CASE
 			WHEN n.due_on IS NULL OR n.due_on < d.due_on THEN 'due'
 			WHEN n.message_id IS NULL OR m.status IN ('failed', 'suppressed', 'undelivered', 'canceled') THEN 'undelivered'
-			WHEN m.status IN ('pending', 'sending', 'accepted', 'queued', 'scheduled') THEN 'sending'
+			WHEN m.status IN ('pending', 'held', 'sending', 'accepted', 'queued', 'scheduled') THEN 'sending'
 			ELSE 'notified' END AS status
 	) st
 	WHERE g.consented_at <= $1::timestamptz - $2::float8 * interval '1 second'`
+
+// maxReconfirmDays bounds the period the store computes with (ten years),
+// whatever the settings document holds.
+const maxReconfirmDays = 3650
 
 func periodSeconds(days int) (float64, error) {
 	if days < 1 || days > maxReconfirmDays {
@@ -239,7 +215,7 @@ func (s *Store) PendingChangeNotices(ctx context.Context, afterEventID int64, li
 	}
 	rows, err := s.pool.Query(ctx, `SELECT e.id, e.customer_id, CASE WHEN coalesce(cu.phone, '') <> '' THEN 'sms' ELSE 'email' END
 		FROM consent_events e JOIN customers cu ON cu.id = e.customer_id
-		WHERE e.id > $1 AND e.actor <> 'customer'
+		WHERE e.id > $1 AND e.actor NOT IN ('customer', 'system')
 		  AND NOT EXISTS (SELECT 1 FROM consent_notices n WHERE n.kind = 'change' AND n.consent_event_id = e.id)
 		ORDER BY e.id LIMIT $2`, afterEventID, limit)
 	if err != nil {
@@ -252,37 +228,12 @@ func (s *Store) PendingChangeNotices(ctx context.Context, afterEventID int64, li
 	})
 }
 
-// ConsentEvent is one recorded consent change.
-type ConsentEvent struct {
-	ID         int64
-	CustomerID int64
-	Channel    string
-	Granted    bool
-	At         time.Time
-	Source     string
-	Actor      string
-}
-
 // ConsentEventByID loads a consent change.
 func (s *Store) ConsentEventByID(ctx context.Context, id int64) (ConsentEvent, error) {
 	var e ConsentEvent
-	err := s.pool.QueryRow(ctx, `SELECT id, customer_id, channel, granted, at, source, actor FROM consent_events WHERE id = $1`, id).
-		Scan(&e.ID, &e.CustomerID, &e.Channel, &e.Granted, &e.At, &e.Source, &e.Actor)
+	err := s.pool.QueryRow(ctx, `SELECT id, customer_id, channel, granted, at, source, actor, recorded_at FROM consent_events WHERE id = $1`, id).
+		Scan(&e.ID, &e.CustomerID, &e.Channel, &e.Granted, &e.At, &e.Source, &e.Actor, &e.RecordedAt)
 	return e, notFound(err)
-}
-
-// CustomerCountry is the customer's country (ISO 3166-1 alpha-2), or ""
-// when none is stored.
-func (s *Store) CustomerCountry(ctx context.Context, id int64) (string, error) {
-	var c *string
-	err := s.pool.QueryRow(ctx, `SELECT country FROM customers WHERE id = $1`, id).Scan(&c)
-	if err != nil {
-		return "", notFound(err)
-	}
-	if c == nil {
-		return "", nil
-	}
-	return *c, nil
 }
 
 // ConsentNotice is a notice that was sent (or could not be): its business

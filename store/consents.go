@@ -12,6 +12,7 @@ import (
 // prove it: what, when the customer gave it, where, and who recorded it.
 type ConsentEvent struct {
 	ID         int64     `json:"id"`
+	CustomerID int64     `json:"-"`
 	Channel    string    `json:"channel"`
 	Granted    bool      `json:"granted"`
 	At         time.Time `json:"at"`
