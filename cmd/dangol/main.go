@@ -113,6 +113,9 @@ func seedDemo(ctx context.Context, cfg config.Config) error {
 	}
 	fmt.Printf("demo store: %d customers (%d lapsed 90+ days, %d dormant 1+ year, %d birthdays in the next 7 days), %d new purchases\n",
 		sum.Customers, sum.Lapsed, sum.Dormant, sum.BirthdaysThisWeek, sum.Purchases)
+	if sum.SettingsStored {
+		fmt.Println("settings: stored the demo sender (단골상점, 02-555-0100, 080-555-0100); see GET /v1/settings")
+	}
 	return nil
 }
 
