@@ -37,6 +37,8 @@ const (
 	accountSID = "ACe2e00000000000000000000000000000"
 	authToken  = "e2e00000000000000000000000000000"
 	fromNumber = "+15005550006"
+	// linkSecret signs the unsubscribe links advertising mail carries.
+	linkSecret = "e2e-link-secret-0123456789abcdef-0123456789"
 )
 
 // stack is one isolated dangol: its own database and task queue on the
@@ -76,7 +78,7 @@ func newStack(t *testing.T) *stack {
 	t.Cleanup(s.tc.Close)
 
 	// The API is created first so the stand-in can call back to it.
-	handler := &api.Server{Store: st, Temporal: s.tc, TaskQueue: s.queue, TwilioAuthToken: authToken, Logger: quiet}
+	handler := &api.Server{LinkSecret: []byte(linkSecret), Store: st, Temporal: s.tc, TaskQueue: s.queue, TwilioAuthToken: authToken, Logger: quiet}
 	s.api = httptest.NewServer(http.NotFoundHandler())
 	handler.PublicBaseURL = s.api.URL
 	s.api.Config.Handler = handler.Handler()
@@ -101,7 +103,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s.acts = &activities.Activities{Store: st, SMS: s.sms, Mail: mailer, StatusCallbackURL: s.api.URL + "/webhooks/twilio/status", PublicBaseURL: s.api.URL,
-		Temporal: s.tc, TaskQueue: s.queue}
+		Temporal: s.tc, TaskQueue: s.queue, LinkSecret: []byte(linkSecret)}
 	if s.key, err = st.CreateAPIKey(ctx, "e2e"); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/suite"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -95,4 +96,41 @@ func (s *holdsSuite) TestHoldsAreBounded() {
 		}
 	}
 	s.True(found, "the greeting is recorded suppressed after %d holds: %+v", maxHolds, j.Done)
+}
+
+// releaseByLaw answers as the send path does under the default settings:
+// held until compliance.Release lets the purpose go in the country, on
+// the workflow's clock.
+func (s *holdsSuite) releaseByLaw(country string) func(activities.SendRequest) activities.SendResult {
+	return func(req activities.SendRequest) activities.SendResult {
+		at, held := compliance.Release(s.env.Now(), s.zone, country, req.Purpose, false, compliance.Defaults(), 700)
+		if !held {
+			return activities.SendResult{}
+		}
+		return activities.SendResult{Status: store.MessageHeld, Reason: compliance.ReasonQuietHours, NotBefore: at}
+	}
+}
+
+// Under the default settings, a Korean advertising greeting due at 22:30
+// KST goes at 08:00 KST the next morning (plus the customer's place in the
+// release spread), and a US customer's at 08:00 in their own zone.
+func (s *holdsSuite) TestDefaultQuietHoursKoreaAndUS() {
+	for _, c := range []struct {
+		country string
+		zone    *time.Location
+	}{{"KR", seoul}, {"US", newYork}} {
+		s.Run(c.country, func() {
+			s.SetupTest()
+			s.zone = c.zone
+			start := s.at(2027, 3, 2, 22, 30)
+			s.env.SetStartTime(start)
+			s.answer = s.releaseByLaw(c.country)
+			s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 3*24*time.Hour)
+			s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBackAt(22))
+			s.Require().NotEmpty(s.msgs)
+			want := s.at(2027, 3, 3, 8, 0).Add(compliance.Spread(700, compliance.Defaults().ReleaseSpreadMinutes))
+			s.True(s.msgs[0].at.Equal(want), "%s greeting went at %s, want %s", c.country, s.msgs[0].at, want)
+			s.Len(s.holds, 1)
+		})
+	}
 }
