@@ -116,6 +116,10 @@ func checkText(field, v string, limit int) error {
 		return fieldErr(field, "contains a control character")
 	case utf8.RuneCountInString(v) > limit:
 		return fieldErr(field, "longer than %d characters", limit)
+	case v != "" && need(field, v) != nil:
+		// Decorate would refuse it at every send (a second label or
+		// opt-out line in each advertisement): refuse it here, once.
+		return fieldErr(field, "must not carry an advertising label, an opt-out line, or leading or trailing blanks")
 	}
 	return nil
 }
