@@ -117,12 +117,12 @@ func TestForRefusesIncompleteEnrolments(t *testing.T) {
 // The send hour and spacing a marketer sets are pinned; defaults are
 // 10:00 and 4 hours; plans in seconds and minutes run on exact time.
 func TestTimingPinned(t *testing.T) {
-	wb := enrol.PlanWelcomeBack(*parse(t, programs.KindWelcomeBack, `{"send_hour": 0, "min_spacing": "0s"}`).(*programs.WelcomeBack))
+	wb := enrol.PlanWelcomeBack(*parse(t, programs.KindWelcomeBack, `{"send_hour": 0, "min_spacing": "0s", "send_spread": "0s"}`).(*programs.WelcomeBack))
 	if wb.Timing != (enrol.Timing{From: 0, To: 1}) {
 		t.Fatalf("midnight, no spacing: %+v", wb.Timing)
 	}
 	d := enrol.PlanDormantWakeup(*parse(t, programs.KindDormantWakeup, `{}`).(*programs.DormantWakeup))
-	if d.Timing != (enrol.Timing{From: 10, To: 11, MinSpacing: programs.MustOffset("4h")}) {
+	if d.Timing != (enrol.Timing{From: 10, To: 11, MinSpacing: programs.MustOffset("4h"), SpreadSeconds: 1800}) {
 		t.Fatalf("defaults: %+v", d.Timing)
 	}
 	sp := enrol.PlanSecondPurchase(*parse(t, programs.KindSecondPurchase, `{"coupon_after": "2s", "min_spacing": "1m"}`).(*programs.SecondPurchase))

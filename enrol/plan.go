@@ -21,6 +21,10 @@ type Timing struct {
 	// spaced it from the one before, so it only matters when steps come
 	// due together (after a pause or an outage).
 	MinSpacing programs.Offset
+	// SpreadSeconds spreads messages that waited for the send hour over
+	// its first seconds, by customer (compliance.Spread). Plans pinned
+	// before it have none and release at the hour, as they did.
+	SpreadSeconds int `json:",omitempty"`
 }
 
 // Messages that follow a purchase (happy call, second purchase) go between
@@ -59,7 +63,11 @@ func sendHourTiming(p programs.Pacing, offsets ...programs.Offset) Timing {
 	if p.SendHour != nil {
 		h = *p.SendHour
 	}
-	return Timing{Exact: ExactPlan(offsets...), From: h, To: h + 1, MinSpacing: minSpacing(p)}
+	t := Timing{Exact: ExactPlan(offsets...), From: h, To: h + 1, MinSpacing: minSpacing(p)}
+	if p.SendSpread != nil {
+		t.SpreadSeconds = int(p.SendSpread.Exact / time.Second)
+	}
+	return t
 }
 
 func daytimeTiming(p programs.Pacing, offsets ...programs.Offset) Timing {

@@ -10,6 +10,10 @@ type Pacing struct {
 	// MinSpacing is the least time between two messages of one
 	// enrolment, however late the steps came due.
 	MinSpacing *Offset `json:"min_spacing,omitempty"`
+	// SendSpread spreads a segment program's messages over the first part
+	// of the send hour, by customer, so a sweep of 100,000 customers does
+	// not release them all at 10:00:00 (issue 7). At most the hour.
+	SendSpread *Offset `json:"send_spread,omitempty"`
 }
 
 // Pacing defaults and bounds.
@@ -19,12 +23,19 @@ const (
 	// MaxMinSpacing bounds min_spacing: more would hold a program's steps
 	// back by weeks after any delay.
 	MaxMinSpacing = "7d"
+	// DefaultSendSpread is the part of the send hour a segment program's
+	// messages are spread over.
+	DefaultSendSpread = "30m"
+	MaxSendSpread     = "1h"
 )
 
 func (p *Pacing) normalize(sendHour bool) error {
 	if !sendHour {
 		if p.SendHour != nil {
 			return &FieldError{"params.send_hour", "does not apply: messages after a purchase go in the daytime"}
+		}
+		if p.SendSpread != nil {
+			return &FieldError{"params.send_spread", "does not apply: messages after a purchase go in the daytime"}
 		}
 	} else {
 		if p.SendHour == nil {
@@ -33,6 +44,13 @@ func (p *Pacing) normalize(sendHour bool) error {
 		}
 		if *p.SendHour < 0 || *p.SendHour > 23 {
 			return &FieldError{"params.send_hour", "must be 0-23"}
+		}
+		if p.SendSpread == nil {
+			o := MustOffset(DefaultSendSpread)
+			p.SendSpread = &o
+		}
+		if p.SendSpread.Months != 0 || p.SendSpread.Days != 0 || p.SendSpread.Exact < 0 || p.SendSpread.Exact > MustOffset(MaxSendSpread).Exact {
+			return &FieldError{"params.send_spread", "must be a span of at most " + MaxSendSpread}
 		}
 	}
 	if p.MinSpacing == nil {

@@ -20,7 +20,7 @@ func (s *birthdaySuite) input(start time.Time, month time.Month, day, year int) 
 	p := programs.Birthday{}
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanBirthday(p)), Month: month, Day: day, Year: year}
+	return BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanBirthday(p))), Month: month, Day: day, Year: year}
 }
 
 // card and greeting are the year's two messages, as sent.

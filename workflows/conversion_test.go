@@ -24,7 +24,7 @@ func (s *conversionSuite) welcomeBack(start time.Time) WelcomeBackInput {
 	p := programs.WelcomeBack{}
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanWelcomeBack(p))}
+	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanWelcomeBack(p)))}
 }
 
 // A welcome-back customer buys on Mar 10; the signal is lost. The
@@ -69,7 +69,7 @@ func (s *conversionSuite) TestSecondPurchaseNoCoupon() {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
 	s.after(start, s.at(2027, 5, 10, 19, 0), func() { s.gate.Purchased = true })
-	s.env.ExecuteWorkflow(SecondPurchase, SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(enrol.PlanSecondPurchase(p))})
+	s.env.ExecuteWorkflow(SecondPurchase, SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(atTheHour(enrol.PlanSecondPurchase(p)))})
 	s.ended(OutcomeConverted, s.at(2027, 5, 11, 14, 20))
 	s.Equal([]msg{{spThankYou, store.ChannelSMS, programs.StepThankYou, 0, false, 9000, start}}, s.msgs)
 	s.Empty(s.coupons)
@@ -83,7 +83,7 @@ func (s *conversionSuite) TestDormantNoCoupon() {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
 	s.after(start, s.at(2027, 3, 1, 10, 0), func() { s.gate.Purchased = true })
-	s.env.ExecuteWorkflow(DormantWakeup, DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanDormantWakeup(p))})
+	s.env.ExecuteWorkflow(DormantWakeup, DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanDormantWakeup(p)))})
 	s.ended(OutcomeConverted, s.at(2027, 4, 10, 10, 0))
 	s.Len(s.msgs, 2)
 	s.Empty(s.coupons)
@@ -97,7 +97,7 @@ func (s *conversionSuite) TestBirthdayIgnoresPurchases() {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(s.at(2027, 1, 10, 9, 0))
 	s.gate.Purchased = true
-	s.env.ExecuteWorkflow(Birthday, BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanBirthday(p)), Month: time.June, Day: 15})
+	s.env.ExecuteWorkflow(Birthday, BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanBirthday(p))), Month: time.June, Day: 15})
 	continuedAs[BirthdayInput](&s.programSuite, "Birthday")
 	s.Len(s.msgs, 2)
 }

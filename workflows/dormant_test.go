@@ -18,7 +18,7 @@ func TestDormantWakeup(t *testing.T) { suite.Run(t, new(dormantSuite)) }
 func (s *dormantSuite) input(start time.Time, p programs.DormantWakeup) DormantWakeupInput {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanDormantWakeup(p))}
+	return DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanDormantWakeup(p)))}
 }
 
 // The default cadence over six months: SMS at once, mail after 30 days,

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -324,7 +325,9 @@ func (r *runner) inHours(t time.Time) time.Time {
 	for day := d; day <= d+2; day++ {
 		start := r.localHour(y, m, day, tm.From)
 		if t.Before(start) {
-			return start
+			// Waiting for the hour: released at this customer's place in
+			// the spread, so a sweep's messages do not all leave at once.
+			return start.Add(compliance.Spread(r.CustomerID, tm.SpreadSeconds/60))
 		}
 		if t.Before(start.Add(time.Duration(tm.To-tm.From) * time.Hour)) {
 			return t

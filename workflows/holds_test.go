@@ -39,7 +39,7 @@ func (s *holdsSuite) quietUntil8(req activities.SendRequest) activities.SendResu
 func (s *holdsSuite) welcomeBackAt(hour int) WelcomeBackInput {
 	p := programs.WelcomeBack{Pacing: programs.Pacing{SendHour: ptr(hour)}}
 	s.Require().NoError(p.Normalize())
-	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanWelcomeBack(p))}
+	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanWelcomeBack(p)))}
 }
 
 // A greeting due at 22:30 KST goes at 08:00 KST the next morning, once,
@@ -133,4 +133,31 @@ func (s *holdsSuite) TestDefaultQuietHoursKoreaAndUS() {
 			s.Len(s.holds, 1)
 		})
 	}
+}
+
+// A sweep enrols at night and every greeting waits for the send hour:
+// each customer's is released at their own place in the first 30 minutes
+// (the default send_spread), not all at 10:00:00. One enrolled inside the
+// hour goes at once.
+func (s *holdsSuite) TestSendSpread() {
+	p := programs.WelcomeBack{}
+	s.Require().NoError(p.Normalize())
+	plan := enrol.PlanWelcomeBack(p)
+	s.Require().Equal(1800, plan.Timing.SpreadSeconds)
+	start := s.at(2027, 3, 2, 3, 0)
+	s.env.SetStartTime(start)
+	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 2*24*time.Hour)
+	s.env.ExecuteWorkflow(WelcomeBack, WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: &plan})
+	s.Require().NotEmpty(s.msgs)
+	spread := compliance.Spread(700, 30)
+	s.Greater(spread, time.Duration(0), "customer 700 has a place after the hour's start")
+	s.True(s.msgs[0].at.Equal(s.at(2027, 3, 2, 10, 0).Add(spread)), "greeting at %s, want 10:00 + %s", s.msgs[0].at, spread)
+
+	s.SetupTest()
+	inside := s.at(2027, 3, 2, 10, 5)
+	s.env.SetStartTime(inside)
+	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 2*24*time.Hour)
+	s.env.ExecuteWorkflow(WelcomeBack, WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: &plan})
+	s.Require().NotEmpty(s.msgs)
+	s.True(s.msgs[0].at.Equal(inside), "enrolled within the hour: greeting at %s, want at once", s.msgs[0].at)
 }

@@ -25,7 +25,7 @@ func (s *longRunSuite) birthday(start time.Time) BirthdayInput {
 	p := programs.Birthday{}
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanBirthday(p)), Month: time.June, Day: 15}
+	return BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanBirthday(p))), Month: time.June, Day: 15}
 }
 
 // A stop (or an opt-out) that arrives while the year's greeting is being
@@ -87,7 +87,7 @@ func (s *longRunSuite) TestYearOfPauseStaysSmall() {
 	resumeAt := s.at(2028, 1, 20, 12, 0)
 	p := programs.DormantWakeup{}
 	s.Require().NoError(p.Normalize())
-	in := DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanDormantWakeup(p))}
+	in := DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanDormantWakeup(p)))}
 
 	var sent []msg
 	runs, runStart := 0, start
@@ -158,7 +158,7 @@ func (s *longRunSuite) TestPauseGrowsBeforeChange() {
 	p := programs.DormantWakeup{}
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	s.env.ExecuteWorkflow(DormantWakeup, DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanDormantWakeup(p))})
+	s.env.ExecuteWorkflow(DormantWakeup, DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanDormantWakeup(p)))})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Greater(s.gates*eventsPerRecheck, serverSuggestsAt, "%d rechecks in one run", s.gates)
 }

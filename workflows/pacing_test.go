@@ -31,13 +31,13 @@ func (s *pacingSuite) hours() []int {
 func (s *pacingSuite) welcomeBack(start time.Time, p programs.WelcomeBack) WelcomeBackInput {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanWelcomeBack(p))}
+	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanWelcomeBack(p)))}
 }
 
 func (s *pacingSuite) dormant(start time.Time, p programs.DormantWakeup) DormantWakeupInput {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanDormantWakeup(p))}
+	return DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanDormantWakeup(p)))}
 }
 
 // A segment program with default parameters, enrolled by a sweep at five
@@ -124,7 +124,7 @@ func (s *pacingSuite) TestSecondPurchaseInDaytime() {
 	p := programs.SecondPurchase{}
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(s.at(2027, 5, 10, 22, 0))
-	s.env.ExecuteWorkflow(SecondPurchase, SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(enrol.PlanSecondPurchase(p))})
+	s.env.ExecuteWorkflow(SecondPurchase, SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(atTheHour(enrol.PlanSecondPurchase(p)))})
 	s.ended(OutcomeExpired, s.endOfDay(2027, 5, 26))
 	s.Equal([]int{10, 10}, s.hours())
 	s.True(s.msgs[0].at.Equal(s.at(2027, 5, 11, 10, 0)), "thank-you at %s", s.msgs[0].at)

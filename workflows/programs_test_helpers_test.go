@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/stretchr/testify/mock"
@@ -214,3 +215,13 @@ func continuedAs[T any](s *programSuite, workflowType string) T {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// atTheHour is the plan without its send-hour spread, so tests assert the
+// exact hour (TestSendSpread covers the spread).
+func atTheHour[T any](plan T) T {
+	v := reflect.ValueOf(&plan).Elem()
+	if f := v.FieldByName("Timing"); f.IsValid() {
+		f.FieldByName("SpreadSeconds").SetInt(0)
+	}
+	return plan
+}

@@ -28,7 +28,7 @@ func (s *purposeSuite) TestWelcomeBack() {
 	p := parsed[programs.WelcomeBack](s, programs.KindWelcomeBack, `{"reminder":{"text":"x","purpose":"marketing"}}`)
 	start := s.at(2027, 3, 2, 10, 0)
 	s.env.SetStartTime(start)
-	s.env.ExecuteWorkflow(WelcomeBack, WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanWelcomeBack(p))})
+	s.env.ExecuteWorkflow(WelcomeBack, WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanWelcomeBack(p)))})
 	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.Equal(map[string]string{wbGreeting: "marketing", wbReminder: "marketing"}, s.purposes)
 }
@@ -65,7 +65,7 @@ func (s *purposeSuite) TestDormantWakeup() {
 func (s *purposeSuite) TestBirthday() {
 	p := parsed[programs.Birthday](s, programs.KindBirthday, `{"card":{"subject":"s","text":"x","purpose":"service"}}`)
 	s.env.SetStartTime(s.at(2027, 6, 1, 9, 0))
-	s.env.ExecuteWorkflow(Birthday, BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanBirthday(p)), Month: time.June, Day: 15, Year: 2027})
+	s.env.ExecuteWorkflow(Birthday, BirthdayInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanBirthday(p))), Month: time.June, Day: 15, Year: 2027})
 	continuedAs[BirthdayInput](&s.programSuite, "Birthday")
 	s.Equal(map[string]string{"birthday:7:e70:card:email-2027": "service", "birthday:7:e70:greeting:sms-2027": "marketing"}, s.purposes)
 }

@@ -18,7 +18,7 @@ func TestSecondPurchase(t *testing.T) { suite.Run(t, new(secondPurchaseSuite)) }
 func (s *secondPurchaseSuite) input(start time.Time, p programs.SecondPurchase) SecondPurchaseInput {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(enrol.PlanSecondPurchase(p))}
+	return SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(atTheHour(enrol.PlanSecondPurchase(p)))}
 }
 
 const (

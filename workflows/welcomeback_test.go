@@ -18,7 +18,7 @@ func TestWelcomeBack(t *testing.T) { suite.Run(t, new(welcomeBackSuite)) }
 func (s *welcomeBackSuite) input(start time.Time, p programs.WelcomeBack) WelcomeBackInput {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(start)
-	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(enrol.PlanWelcomeBack(p))}
+	return WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanWelcomeBack(p)))}
 }
 
 const (
