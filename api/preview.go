@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -115,8 +117,16 @@ func (s *Server) previewProgram(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The body is optional: none (or only blanks) previews for the
+	// sample customer from now.
 	var in programPreviewInput
-	if r.ContentLength != 0 {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		renderError(w, r, decodeProblem(err))
+		return
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := decode(r, &in); err != nil {
 			renderError(w, r, err)
 			return

@@ -173,6 +173,13 @@ func TestPreviewBadInput(t *testing.T) {
 	e.call("POST", "/v1/programs:preview", map[string]any{"program": wakeupDraft(), "customer_id": "nobody"}).wantProblem(t, http.StatusNotFound, "")
 	e.call("POST", "/v1/programs:preview", map[string]any{"program": wakeupDraft(), "extra": 1}).wantProblem(t, http.StatusBadRequest, "extra")
 	e.call("POST", "/v1/programs/999999/preview", nil).wantProblem(t, http.StatusNotFound, "")
+	var p programOut
+	e.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "해피콜", "kind": "happy_call"}, &p)
+	path := fmt.Sprintf("/v1/programs/%d/preview", p.ID)
+	e.call("POST", path, map[string]any{"customer_id": "nobody"}).wantProblem(t, http.StatusNotFound, "")
+	e.call("POST", path, map[string]any{"at": "2030-01-01"}).wantProblem(t, http.StatusBadRequest, "at")
+	e.call("POST", path, `{"customer_id": 5}`).wantProblem(t, http.StatusBadRequest, "customer_id")
+	e.must(http.StatusOK, "POST", path, " ", nil)
 }
 
 // TestPreviewWritesNothing previews every kind of program for a real and
@@ -209,10 +216,20 @@ func TestPreviewWritesNothing(t *testing.T) {
 		if len(out.Steps) == 0 {
 			t.Fatalf("program %d: no steps", id)
 		}
+		calls := 0
 		for _, s := range out.Steps {
 			if s.Body == "" || s.DueAt.IsZero() || strings.Contains(s.Body, "{{") {
 				t.Fatalf("program %d (%s) step %+v", id, out.Kind, s)
 			}
+			if s.CallTask {
+				calls++
+				if s.Channel != "call" || s.Field != "call_script" {
+					t.Fatalf("call task %+v", s)
+				}
+			}
+		}
+		if (out.Kind == "happy_call") != (calls == 3) {
+			t.Fatalf("%s: %d call tasks; the default happy call has 3, other kinds none", out.Kind, calls)
 		}
 		e.must(http.StatusOK, "POST", fmt.Sprintf("/v1/programs/%d/preview", id), map[string]any{"customer_id": "c-1"}, nil)
 	}
