@@ -39,11 +39,7 @@ func (a *Activities) IssueCoupon(ctx context.Context, req IssueCouponRequest) (I
 	if err != nil {
 		loc = time.UTC
 	}
-	expires := req.Coupon.ValidFor.After(time.Now(), loc)
-	if req.Coupon.ValidFor.Exact == 0 {
-		y, m, d := expires.Date()
-		expires = time.Date(y, m, d+1, 0, 0, 0, 0, loc).Add(-time.Second)
-	}
+	expires := CouponExpiresAt(req.Coupon.ValidFor, time.Now(), loc)
 	k := store.Coupon{
 		IdempotencyKey: req.Key, CustomerID: req.CustomerID,
 		Kind: req.Coupon.Kind, Value: req.Coupon.Value, Currency: req.Coupon.Currency, ExpiresAt: expires,
@@ -88,4 +84,16 @@ func (a *Activities) surveyURL(ctx context.Context, enrolmentID, customerID int6
 		return "", storeErr("survey link", err)
 	}
 	return strings.TrimRight(a.PublicBaseURL, "/") + "/s/" + token, nil
+}
+
+// CouponExpiresAt is when a coupon issued at the moment expires: ValidFor
+// later, to the end of that local day unless ValidFor is exact time (the
+// program preview shares it).
+func CouponExpiresAt(validFor programs.Offset, issued time.Time, loc *time.Location) time.Time {
+	expires := validFor.After(issued, loc)
+	if validFor.Exact == 0 {
+		y, m, d := expires.Date()
+		expires = time.Date(y, m, d+1, 0, 0, 0, 0, loc).Add(-time.Second)
+	}
+	return expires
 }

@@ -40,30 +40,52 @@ func (a *Activities) policyFor(ctx context.Context, req SendRequest, c store.Cus
 		}
 		p.purpose = req.PurposeOf(prog.Kind)
 		if params, err := programs.Decode(prog.Kind, prog.Params); err == nil {
-			o := params.Overrides()
-			if eff, err := compliance.Effective(s, o); err == nil {
-				p.settings = eff
-			} else {
-				// Settings tightened after the program was written: its
-				// override is now looser, so the settings alone apply.
-				logger(ctx).Warn("program overrides no longer tighten the settings; using the settings", "program", prog.ID, "error", err)
-			}
-			if o.WhenCapped != "" {
-				p.whenCapped = o.WhenCapped
+			var loosened error
+			p.settings, p.whenCapped, loosened = ProgramSettings(s, params)
+			if loosened != nil {
+				logger(ctx).Warn("program overrides no longer tighten the settings; using the settings", "program", prog.ID, "error", loosened)
 			}
 		}
 	} else if req.Purpose != "" {
 		p.purpose = req.Purpose
 	}
-	p.country = compliance.CountryOf(deref(c.Country), deref(c.Phone), p.settings)
+	p.country, p.loc = CustomerPlace(c, p.settings)
+	return p, nil
+}
+
+// ProgramSettings are the settings tightened by the program's own
+// overrides, and what the program does with a capped message. Settings
+// tightened after the program was written make its override looser: then
+// the settings alone apply, and loosened says why. Pure: the send path
+// and the program preview (api) share it.
+func ProgramSettings(s compliance.Settings, params programs.Params) (eff compliance.Settings, whenCapped string, loosened error) {
+	eff, whenCapped = s, compliance.WhenCappedWait
+	o := params.Overrides()
+	if e, err := compliance.Effective(s, o); err == nil {
+		eff = e
+	} else {
+		loosened = err
+	}
+	if o.WhenCapped != "" {
+		whenCapped = o.WhenCapped
+	}
+	return eff, whenCapped, loosened
+}
+
+// CustomerPlace is the customer's country (for quiet hours and the
+// advertising format) and time zone, the settings' defaults filling what
+// the customer lacks (UTC for a zone that cannot be loaded).
+func CustomerPlace(c store.Customer, s compliance.Settings) (country string, loc *time.Location) {
+	country = compliance.CountryOf(deref(c.Country), deref(c.Phone), s)
 	zone := c.TimeZone
 	if zone == "" {
-		zone = p.settings.DefaultTimeZone
+		zone = s.DefaultTimeZone
 	}
-	if p.loc, err = time.LoadLocation(zone); err != nil {
-		p.loc = time.UTC
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
 	}
-	return p, nil
+	return country, loc
 }
 
 // settings are the operator's settings; the defaults when none are

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/programs"
+	"github.com/dangol/dangol/store"
 )
 
 // Template fields of a touch.
@@ -62,15 +63,27 @@ func (a *Activities) render(ctx context.Context, ref TemplateRef, channel string
 	if err != nil {
 		return rendered{}, err
 	}
-	text, err := programs.Render(msg.Text, data, programs.BodyPart(channel))
+	subject, body, err := RenderMessage(msg, channel, data)
 	if err != nil {
 		return rendered{}, nonRetryable(ErrTypeBadTemplate, err)
 	}
-	subject, err := programs.Render(msg.Subject, data, programs.PartMailSubject)
+	return rendered{subject: subject, body: body}, nil
+}
+
+// RenderMessage fills a step's message with the data, each part bounded
+// as its channel's (see render). It is the pure part of the send path's
+// rendering, which the program preview (api) shares so that what it shows
+// is what would be sent.
+func RenderMessage(msg programs.Message, channel string, data programs.TemplateData) (subject, body string, err error) {
+	body, err = programs.Render(msg.Text, data, programs.BodyPart(channel))
 	if err != nil {
-		return rendered{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("subject: %w", err))
+		return "", "", err
 	}
-	return rendered{subject: subject, body: text}, nil
+	subject, err = programs.Render(msg.Subject, data, programs.PartMailSubject)
+	if err != nil {
+		return "", "", fmt.Errorf("subject: %w", err)
+	}
+	return subject, body, nil
 }
 
 func (a *Activities) template(ctx context.Context, ref TemplateRef) (programs.Message, error) {
@@ -103,25 +116,40 @@ func (a *Activities) templateData(ctx context.Context, customerID int64, x extra
 	if err != nil {
 		return programs.TemplateData{}, storeErr("customer", err)
 	}
-	// Dates are the customer's local ones.
+	var p *store.Purchase
+	if x.purchaseID != 0 {
+		got, err := a.Store.PurchaseByID(ctx, x.purchaseID)
+		if err != nil {
+			return programs.TemplateData{}, storeErr("purchase", err)
+		}
+		p = &got
+	}
+	var cp *store.Coupon
+	if x.couponID != 0 {
+		got, err := a.Store.CouponByID(ctx, x.couponID)
+		if err != nil {
+			return programs.TemplateData{}, storeErr("coupon", err)
+		}
+		cp = &got
+	}
+	return TemplateData(c, p, cp, x.surveyURL), nil
+}
+
+// TemplateData is what a template of the customer fills in, from the
+// purchase and coupon of the step (nil when it has none). Dates are the
+// customer's local ones. Pure: the send path and the program preview
+// (api, with a sample purchase and coupon) both build it here.
+func TemplateData(c store.Customer, p *store.Purchase, cp *store.Coupon, surveyURL string) programs.TemplateData {
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}
-	d := programs.TemplateData{Name: c.Name, SurveyURL: x.surveyURL}
-	if x.purchaseID != 0 {
-		p, err := a.Store.PurchaseByID(ctx, x.purchaseID)
-		if err != nil {
-			return d, storeErr("purchase", err)
-		}
+	d := programs.TemplateData{Name: c.Name, SurveyURL: surveyURL}
+	if p != nil {
 		d.Store, d.Product, d.Category, d.PurchasedAt = p.Store, p.Product, p.Category, p.PurchasedAt.In(loc)
 	}
-	if x.couponID != 0 {
-		cp, err := a.Store.CouponByID(ctx, x.couponID)
-		if err != nil {
-			return d, storeErr("coupon", err)
-		}
+	if cp != nil {
 		d.Coupon, d.CouponValue, d.CouponExpires = cp.Code, cp.Display(), cp.ExpiresAt.In(loc).Format(time.DateOnly)
 	}
-	return d, nil
+	return d
 }

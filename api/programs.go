@@ -27,6 +27,7 @@ func (s *Server) programRoutes() chi.Router {
 	r.Patch("/{id}", s.updateProgram)
 	r.Post("/{id}/{action:pause|resume|stop}", s.controlProgram)
 	r.Post("/{id}/sweep", s.sweepNow)
+	r.Post("/{id}/preview", s.previewProgram)
 	return r
 }
 

@@ -360,6 +360,15 @@ func robustExamples() map[string]example {
 		"POST /v1/programs/{id}/sweep": func(_ *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"id": fmt.Sprint(fx.segment)}, nil
 		},
+		"POST /v1/programs/{id}/preview": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			return map[string]string{"id": program(rng, fx)}, map[string]any{"customer_id": pick(rng, slices.Concat(fx.customers, fx.quiet)),
+				"at": time.Now().Add(time.Duration(rng.IntN(48)) * time.Hour).Format(time.RFC3339)}
+		},
+		"POST /v1/programs:preview/": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			return nil, map[string]any{"program": map[string]any{"name": "미리보기", "kind": programs.KindDormantWakeup,
+				"params": map[string]any{"steps": []any{map[string]any{"offset": "30m", "channel": "sms", "message": map[string]any{"text": "{{.Name}}님, 오랜만이에요"}}}}},
+				"at": time.Now().Format(time.RFC3339)}
+		},
 		"POST /v1/programs/{id}/{action:pause|resume|stop}": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"id": program(rng, fx), "action": pick(rng, []string{"pause", "resume", "pause"})}, nil
 		},

@@ -58,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 		r.Mount("/customers", s.customerRoutes())
 		r.Mount("/purchases", s.purchaseRoutes())
 		r.Mount("/programs", s.programRoutes())
+		r.Mount("/programs:preview", s.draftPreviewRoutes())
 		r.Mount("/call-tasks", s.callTaskRoutes())
 		r.Mount("/coupons", s.couponRoutes())
 		r.Mount("/audiences:preview", s.audienceRoutes())

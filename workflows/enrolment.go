@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
-	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -313,43 +312,9 @@ func (r *runner) waitUntil(ctx workflow.Context, step string, at time.Time, cut 
 }
 
 // inHours is the first moment at or after t within the plan's hours in
-// the customer's zone (t itself for an exact plan). The hours are counted
-// from the window's start; a start hour that a switch to daylight saving
-// time skips opens the window when the clock jumps past it.
+// the customer's zone (enrol.Timing.InHours, which the preview shares).
 func (r *runner) inHours(t time.Time) time.Time {
-	tm := r.timing
-	if tm.Exact || tm.To <= tm.From {
-		return t
-	}
-	y, m, d := t.In(r.loc).Date()
-	for day := d; day <= d+2; day++ {
-		start := r.localHour(y, m, day, tm.From)
-		if t.Before(start) {
-			// Waiting for the hour: released at this customer's place in
-			// the spread, so a sweep's messages do not all leave at once.
-			return start.Add(compliance.Spread(r.CustomerID, tm.SpreadSeconds/60))
-		}
-		if t.Before(start.Add(time.Duration(tm.To-tm.From) * time.Hour)) {
-			return t
-		}
-	}
-	return t // not reached: the next day's window starts after t
-}
-
-// localHour is the first instant of the hour on the day in the customer's
-// zone. time.Date may put an hour that does not exist (skipped by a switch
-// to daylight saving time) before the gap; then it is the end of the gap.
-func (r *runner) localHour(y int, m time.Month, d, hour int) time.Time {
-	t := time.Date(y, m, d, hour, 0, 0, 0, r.loc)
-	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	for range 3 {
-		ly, lm, ld := t.In(r.loc).Date()
-		if civil := time.Date(ly, lm, ld, 0, 0, 0, 0, time.UTC); civil.After(day) || (civil.Equal(day) && t.In(r.loc).Hour() >= hour) {
-			break
-		}
-		t = t.Add(time.Hour)
-	}
-	return t
+	return r.timing.InHours(t, r.loc, r.CustomerID)
 }
 
 // spaced is the earliest moment a step planned at the moment may go:
