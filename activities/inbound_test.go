@@ -30,7 +30,7 @@ func TestProvider21610WithdrawsSMSConsent(t *testing.T) {
 	const phone = "+821055550010"
 	c := r.customer("c-1", phone, "a@example.com")
 	shared := r.customer("c-2", phone, "b@example.com")
-	r.standin.FailNext(1, http.StatusBadRequest, 21610, "Attempt to send to unsubscribed recipient")
+	r.standin.Unsubscribe(phone)
 	_, err := r.acts.SendMessage(r.ctx, r.request("k1", store.ChannelSMS, c))
 	wantNonRetryable(t, err)
 	if m := r.message("k1"); m.Status != store.MessageFailed || deref(m.ErrorCode) != "21610" {
@@ -63,9 +63,10 @@ func TestProvider21610WithdrawsSMSConsent(t *testing.T) {
 	if err != nil || res.Status != store.MessageSuppressed {
 		t.Fatalf("advertisement after 21610: %+v %v", res, err)
 	}
-	if n := len(r.standin.Messages()); n != 0 {
-		t.Fatalf("the provider got %d messages", n)
+	if n, refused := len(r.standin.Messages()), r.standin.Refused(phone); n != 0 || refused != 1 {
+		t.Fatalf("the provider got %d messages and refused %d, want 0 and 1", n, refused)
 	}
+	r.standin.Reset() // Twilio forgets a STOP when the customer sends START
 	// The answer to the customer's STOP is a service message: it goes.
 	res, err = r.acts.SendMessage(r.ctx, activities.SendRequest{Key: "k3", Channel: store.ChannelSMS, CustomerID: c,
 		Template: activities.TemplateRef{Builtin: activities.BuiltinStopConfirmed}})
