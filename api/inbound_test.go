@@ -55,10 +55,14 @@ func TestInboundForgedChangesNothing(t *testing.T) {
 	e.putConsenting("c-1", inboundPhone, "sms", "email")
 	events := e.count(`SELECT count(*) FROM consent_events`)
 	for name, sig := range map[string]func(string, url.Values) string{
-		"unsigned":            func(string, url.Values) string { return "" },
-		"another token":       func(h string, f url.Values) string { return twiliostandin.Signature("not-the-token", h, f) },
-		"another URL":         func(_ string, f url.Values) string { return twiliostandin.Signature(twilioToken, "https://evil.example/x", f) },
-		"body changed":        func(h string, _ url.Values) string { return twiliostandin.Signature(twilioToken, h, url.Values{"Body": {"START"}}) },
+		"unsigned":      func(string, url.Values) string { return "" },
+		"another token": func(h string, f url.Values) string { return twiliostandin.Signature("not-the-token", h, f) },
+		"another URL": func(_ string, f url.Values) string {
+			return twiliostandin.Signature(twilioToken, "https://evil.example/x", f)
+		},
+		"body changed": func(h string, _ url.Values) string {
+			return twiliostandin.Signature(twilioToken, h, url.Values{"Body": {"START"}})
+		},
 		"garbage":             func(string, url.Values) string { return "bm90IGEgc2lnbmF0dXJl" },
 		"signed for the form": nil, // control: must pass below, after the forged ones
 	} {
