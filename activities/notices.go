@@ -64,7 +64,10 @@ func (a *Activities) renderBuiltin(ctx context.Context, ref TemplateRef, channel
 		}
 		t = w.change(e)
 	default:
-		return rendered{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("no built-in text %q", ref.Builtin))
+		var ok bool
+		if t, ok = w.inboundText(ref.Builtin); !ok {
+			return rendered{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("no built-in text %q", ref.Builtin))
+		}
 	}
 	out := rendered{body: t.body}
 	if channel == store.ChannelEmail {

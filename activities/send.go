@@ -249,7 +249,15 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	default:
 		return resultOf(msg), nil
 	}
-	if reason := suppression(customer, req.Channel, msg.Recipient, p.purpose == compliance.PurposeMarketing); reason != "" {
+	reason := suppression(customer, req.Channel, msg.Recipient, p.purpose == compliance.PurposeMarketing)
+	if reason == "" && req.Channel == store.ChannelSMS {
+		if invalid, err := a.Store.PhoneInvalid(ctx, msg.Recipient); err != nil {
+			return SendResult{}, storeErr("phone invalid", err)
+		} else if invalid {
+			reason = ReasonInvalidPhone
+		}
+	}
+	if reason != "" {
 		res, err := a.suppress(ctx, msg, reason)
 		if err != nil {
 			return SendResult{}, err
@@ -318,6 +326,9 @@ func (a *Activities) sendSMS(ctx context.Context, msg store.Message, maybeSent b
 	var pe *sms.ProviderError
 	switch {
 	case errors.As(err, &pe) && pe.Permanent:
+		if rerr := a.providerRefused(ctx, msg.Recipient, pe.Code); rerr != nil {
+			return SendResult{}, rerr
+		}
 		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, pe.ErrorCode(), pe.Reason()); ferr != nil {
 			return SendResult{}, storeErr("mark failed", ferr)
 		}

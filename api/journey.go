@@ -59,6 +59,11 @@ func (s *Server) customerJourney(w http.ResponseWriter, r *http.Request) {
 		out[i] = enrolmentJourney{Enrolment: e.Enrolment, ProgramName: e.ProgramName, ProgramKind: e.ProgramKind,
 			StepsDone: stepsDone(e), Messages: orEmpty(e.Messages), CallTasks: orEmpty(e.CallTasks), Coupons: orEmpty(e.Coupons)}
 	}
+	replies, err := s.Store.CustomerInbound(ctx, c.ID)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
 	qctx, cancel := context.WithTimeout(ctx, journeyQueryBudget)
 	defer cancel()
 	var g errgroup.Group
@@ -79,7 +84,7 @@ func (s *Server) customerJourney(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	_ = g.Wait()
-	writeJSON(w, http.StatusOK, map[string]any{"customer_id": c.ExternalID, "enrolments": out})
+	writeJSON(w, http.StatusOK, map[string]any{"customer_id": c.ExternalID, "enrolments": out, "replies": journeyReplies(replies)})
 }
 
 // stepsDone lists what the enrolment's steps did, in the order it

@@ -381,6 +381,10 @@ func robustExamples() map[string]example {
 		"POST /webhooks/twilio/status": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) {
 			return nil, url.Values{"MessageSid": {"SM00000000000000000000000000000099"}, "MessageStatus": {"delivered"}}
 		},
+		"POST /webhooks/twilio/inbound": func(rng *rand.Rand, _ *robustFixtures, _ int) (map[string]string, any) {
+			return nil, url.Values{"MessageSid": {"SM00000000000000000000000000000098"}, "From": {"+821012345678"},
+				"Body": {pick(rng, []string{"STOP", "수신거부", "잘 쓰고 있어요"})}}
+		},
 	}
 }
 

@@ -48,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	r.Get("/readyz", s.ready)
 	r.Post("/webhooks/twilio/status", s.twilioStatus)
+	r.Post("/webhooks/twilio/inbound", s.twilioInbound)
 	r.Get("/s/{token}", s.surveyForm)
 	r.Post("/s/{token}", s.surveyAnswer)
 	r.Get("/u/{token}", s.unsubscribeForm)

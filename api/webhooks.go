@@ -31,24 +31,8 @@ var (
 // without it (messages sent before that) are matched by SID. A report
 // delivered again adds nothing.
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		renderError(w, r, decodeProblem(err))
-		return
-	}
-	if err := checkForm(r.PostForm); err != nil {
-		renderError(w, r, err)
-		return
-	}
-	params := map[string]string{}
-	for k, v := range r.PostForm {
-		if len(v) > 0 {
-			params[k] = v[0]
-		}
-	}
-	url := strings.TrimRight(s.PublicBaseURL, "/") + r.URL.RequestURI()
-	validator := client.NewRequestValidator(s.TwilioAuthToken)
-	if s.TwilioAuthToken == "" || !validator.Validate(url, params, r.Header.Get("X-Twilio-Signature")) {
-		renderError(w, r, &Problem{Type: "about:blank", Title: "Forbidden", Status: http.StatusForbidden, Detail: "invalid Twilio signature"})
+	params, ok := s.twilioForm(w, r)
+	if !ok {
 		return
 	}
 	report := store.ProviderReport{ProviderID: params["MessageSid"], Status: params["MessageStatus"], ErrorCode: params["ErrorCode"], Source: "twilio"}
@@ -90,4 +74,32 @@ func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// twilioForm reads a Twilio webhook's form and checks its signature (our
+// auth token over our public URL, query included, and the form); a
+// request that fails either is answered here, before anything is read
+// into the database, and ok is false.
+func (s *Server) twilioForm(w http.ResponseWriter, r *http.Request) (params map[string]string, ok bool) {
+	if err := r.ParseForm(); err != nil {
+		renderError(w, r, decodeProblem(err))
+		return nil, false
+	}
+	if err := checkForm(r.PostForm); err != nil {
+		renderError(w, r, err)
+		return nil, false
+	}
+	params = map[string]string{}
+	for k, v := range r.PostForm {
+		if len(v) > 0 {
+			params[k] = v[0]
+		}
+	}
+	url := strings.TrimRight(s.PublicBaseURL, "/") + r.URL.RequestURI()
+	validator := client.NewRequestValidator(s.TwilioAuthToken)
+	if s.TwilioAuthToken == "" || !validator.Validate(url, params, r.Header.Get("X-Twilio-Signature")) {
+		renderError(w, r, &Problem{Type: "about:blank", Title: "Forbidden", Status: http.StatusForbidden, Detail: "invalid Twilio signature"})
+		return nil, false
+	}
+	return params, true
 }

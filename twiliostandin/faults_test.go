@@ -120,3 +120,35 @@ func TestCallbacksOffLosesThemButMessagesProgress(t *testing.T) {
 		t.Fatalf("POST /_standin/callbacks without enabled: %d", status)
 	}
 }
+
+// A number that replied STOP to Twilio is refused with 21610 on every
+// message, and nothing is sent to it; others are not affected.
+func TestUnsubscribedNumberIsRefusedWith21610(t *testing.T) {
+	st, ts := start(t, twiliostandin.Options{AuthToken: authToken, CallbackDelay: time.Hour})
+	base, _ := url.Parse(ts.URL)
+	c := &client.Client{Credentials: client.NewCredentials(accountSID, authToken),
+		HTTPClient: &http.Client{Transport: rewrite{base}, Timeout: 5 * time.Second}}
+	c.SetAccountSid(accountSID)
+	a := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c}).Api
+	send := func(to string) error {
+		_, err := a.CreateMessage((&openapi.CreateMessageParams{}).SetTo(to).SetFrom(fromNumber).SetBody("hi"))
+		return err
+	}
+	st.Unsubscribe("+821055550001")
+	for range 2 {
+		var te *client.TwilioRestError
+		if err := send("+821055550001"); !errors.As(err, &te) || te.Status != http.StatusBadRequest || te.Code != 21610 {
+			t.Fatalf("send to unsubscribed: %v, want 400/21610", err)
+		}
+	}
+	if err := send("+821055550002"); err != nil {
+		t.Fatal(err)
+	}
+	if n, refused := len(st.Messages()), st.Refused("+821055550001"); n != 1 || refused != 2 {
+		t.Fatalf("%d messages, %d refused; want 1 and 2", n, refused)
+	}
+	st.Reset()
+	if err := send("+821055550001"); err != nil {
+		t.Fatalf("after Reset: %v", err)
+	}
+}

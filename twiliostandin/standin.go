@@ -103,6 +103,9 @@ type Server struct {
 	faults   []fault
 	seq      int
 	closed   bool
+	// unsubscribed are the numbers that replied STOP to Twilio itself,
+	// with how many messages to each were refused since.
+	unsubscribed map[string]int
 	// noCallbacks drops status callbacks (statuses still advance), as when
 	// they reach a receiver that is down.
 	noCallbacks bool
@@ -184,6 +187,7 @@ func (s *Server) Reset() {
 	s.messages = nil
 	s.bySid = map[string]*record{}
 	s.faults = nil
+	s.unsubscribed = nil
 	s.noCallbacks = false
 	old := s.gen
 	s.gen = newGeneration()
@@ -237,6 +241,35 @@ func (s *Server) RepeatLastSid(n int) {
 	for range n {
 		s.faults = append(s.faults, fault{repeatSid: true})
 	}
+}
+
+// Unsubscribe makes every later message to the number fail as Twilio
+// answers for a recipient who replied STOP to it: 400, error 21610, and
+// nothing sent, until Reset.
+func (s *Server) Unsubscribe(to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unsubscribed == nil {
+		s.unsubscribed = map[string]int{}
+	}
+	s.unsubscribed[to] += 0
+}
+
+// Refused counts the messages to an unsubscribed number refused so far.
+func (s *Server) Refused(to string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unsubscribed[to]
+}
+
+func (s *Server) refuse(to string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.unsubscribed[to]; !ok {
+		return false
+	}
+	s.unsubscribed[to]++
+	return true
 }
 
 // SetCallbacks turns status callbacks on or off. Off, messages still move
@@ -361,6 +394,10 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	case callback != "" && !validCallback(callback):
 		writeError(w, http.StatusBadRequest, 21609,
 			fmt.Sprintf("The StatusCallback URL %s is not a valid URL.", callback))
+		return
+	}
+	if s.refuse(to) {
+		writeError(w, http.StatusBadRequest, 21610, "Attempt to send to unsubscribed recipient")
 		return
 	}
 

@@ -39,6 +39,7 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.FanOut, workflow.RegisterOptions{Name: workflows.WorkflowFanOut})
 	r.RegisterWorkflowWithOptions(workflows.ReconcileMessages, workflow.RegisterOptions{Name: "ReconcileMessages"})
 	r.RegisterWorkflowWithOptions(workflows.ConsentNotices, workflow.RegisterOptions{Name: "ConsentNotices"})
+	r.RegisterWorkflowWithOptions(workflows.InboundAnswer, workflow.RegisterOptions{Name: workflows.WorkflowInboundAnswer})
 }
 
 // Workers polls dangol's two task queues: enrolments on the main queue,
