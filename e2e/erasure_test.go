@@ -137,9 +137,11 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	needles := []string{name, phone, strings.TrimPrefix(phone, "+"), "01055501234", email, "gildong.hong"}
-	if found := scanAll(t, s, needles); len(found) == 0 {
+	found := scanAll(t, s, needles)
+	if len(found) == 0 {
 		t.Fatal("the scan finds nothing before the erasure: it cannot fail")
 	}
+	t.Logf("before the erasure:\n%s", strings.Join(found, "\n"))
 	counts := func() map[int64]map[string]int {
 		out := map[int64]map[string]int{}
 		for _, p := range []programOut{happy, second, welcome, dormant, birthday} {
