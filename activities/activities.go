@@ -82,6 +82,9 @@ type Gate struct {
 	// enrolment started. Absent from gates recorded before they existed.
 	Purchased bool `json:",omitempty"`
 	Redeemed  bool `json:",omitempty"`
+	// Erased: the customer's personal data was removed; the enrolment
+	// ends. Absent from gates recorded before erasure existed.
+	Erased bool `json:",omitempty"`
 }
 
 // Converted reports whether the customer came back since the enrolment
@@ -101,7 +104,7 @@ func (a *Activities) CheckGate(ctx context.Context, programID, customerID, enrol
 	if err != nil {
 		return Gate{}, storeErr("customer", err)
 	}
-	g := Gate{ProgramStatus: p.Status, OptedOut: c.OptedOut()}
+	g := Gate{ProgramStatus: p.Status, OptedOut: c.OptedOut(), Erased: c.ErasedAt != nil}
 	if enrolmentID != 0 {
 		conv, err := a.Store.EnrolmentConversion(ctx, enrolmentID)
 		if err != nil {

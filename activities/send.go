@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -171,14 +170,17 @@ func retryBackoff(rp *temporal.RetryPolicy, attempt int32) time.Duration {
 	return time.Duration(d)
 }
 
-// scrub removes the recipient's address from an error before it leaves
-// for a workflow history.
+// scrub removes the recipient's address (in every form store.Redact
+// knows) from an error before it leaves for a workflow history or a log.
 func scrub(err error, recipient string) error {
-	if err == nil || recipient == "" || !strings.Contains(err.Error(), recipient) {
+	if err == nil {
+		return err
+	}
+	msg := store.Redact(err.Error(), recipient)
+	if msg == err.Error() {
 		return err
 	}
 	var appErr *temporal.ApplicationError
-	msg := strings.ReplaceAll(err.Error(), recipient, "[recipient]")
 	if errors.As(err, &appErr) {
 		if appErr.NonRetryable() {
 			return temporal.NewNonRetryableApplicationError(msg, appErr.Type(), nil)
@@ -195,6 +197,11 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	customer, err := a.Store.CustomerByID(ctx, req.CustomerID)
 	if err != nil {
 		return SendResult{}, storeErr("customer", err)
+	}
+	if customer.ErasedAt != nil {
+		// Nothing to send to and nothing to record: no row is written, so
+		// no text about the customer is made after they were erased.
+		return SendResult{Status: store.MessageSuppressed, Reason: store.ErasedMarker}, nil
 	}
 	x := extras{purchaseID: req.PurchaseID, couponID: req.CouponID}
 	if req.Survey {
@@ -329,7 +336,7 @@ func (a *Activities) sendSMS(ctx context.Context, msg store.Message, maybeSent b
 		if rerr := a.providerRefused(ctx, msg.Recipient, pe.Code); rerr != nil {
 			return SendResult{}, rerr
 		}
-		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, pe.ErrorCode(), pe.Reason()); ferr != nil {
+		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, pe.ErrorCode(), store.Redact(pe.Reason(), msg.Recipient)); ferr != nil {
 			return SendResult{}, storeErr("mark failed", ferr)
 		}
 		return SendResult{}, nonRetryable(ErrTypeInvalidRecipient, fmt.Errorf("sms %d: %w", msg.ID, err))

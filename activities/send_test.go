@@ -331,3 +331,59 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// Issue 8: a provider's error text names the number in forms other than
+// E.164 (without '+', nationally with the trunk 0); none of them reaches
+// the workflow history, the message row or its events.
+func TestProviderErrorTextIsRedactedInEveryPhoneForm(t *testing.T) {
+	r := newRig(t)
+	c := r.customer("c-1", "+821055550001", "a@example.com")
+	r.standin.FailNextBody(1, http.StatusUnprocessableEntity, "application/json",
+		`{"status":422,"detail":"Unable to create record: 821055550001 (01055550001) is not reachable"}`)
+	_, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c))
+	if err == nil {
+		t.Fatal("sent")
+	}
+	m := r.message("k")
+	texts := []string{err.Error(), deref(m.ErrorMessage)}
+	for _, e := range r.events(m.ID) {
+		for _, v := range e.Detail {
+			texts = append(texts, v)
+		}
+	}
+	for _, text := range texts {
+		if strings.Contains(text, "1055550001") {
+			t.Fatalf("the number is kept: %q", text)
+		}
+	}
+	if !strings.Contains(deref(m.ErrorMessage), "Unable to create record: [recipient] ([recipient])") {
+		t.Fatalf("reason %q", deref(m.ErrorMessage))
+	}
+}
+
+// Issue 8: an enrolment that wakes after its customer was erased does not
+// fail: the gate says erased (the workflow ends), and the send path
+// suppresses the message without writing a row or calling the provider.
+func TestErasedCustomerIsGatedAndSentNothing(t *testing.T) {
+	r := newRig(t)
+	c := r.customer("c-1", "+821055550001", "a@example.com")
+	if _, err := r.st.EraseCustomer(r.ctx, "c-1", "test", "control", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []string{store.ChannelSMS, store.ChannelEmail} {
+		res, err := r.acts.SendMessage(r.ctx, r.request("k-"+ch, ch, c))
+		if err != nil || res.Status != store.MessageSuppressed || res.Reason != store.ErasedMarker {
+			t.Fatalf("%s: %+v %v", ch, res, err)
+		}
+		if _, err := r.st.MessageByKey(r.ctx, "k-"+ch); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s: a message row was written for an erased customer: %v", ch, err)
+		}
+	}
+	if n := len(r.standin.Messages()); n != 0 {
+		t.Fatalf("%d SMS reached the provider", n)
+	}
+	g, err := r.acts.CheckGate(r.ctx, r.programID, c, 0)
+	if err != nil || !g.Erased {
+		t.Fatalf("gate %+v %v", g, err)
+	}
+}

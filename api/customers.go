@@ -25,6 +25,7 @@ func (s *Server) customerRoutes() chi.Router {
 	ir := r.With(externalIDParam)
 	ir.Put("/{externalID}", s.putCustomer)
 	ir.Get("/{externalID}", s.getCustomer)
+	ir.Delete("/{externalID}", s.eraseCustomer)
 	ir.Get("/{externalID}/journey", s.customerJourney)
 	ir.Get("/{externalID}/consents", s.customerConsents)
 	return r

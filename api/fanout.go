@@ -25,6 +25,12 @@ func (s *Server) fanOut(ctx context.Context, sc store.FanOutScope, signal string
 	if err != nil {
 		return f, err
 	}
+	return s.startFanOut(ctx, sc, f)
+}
+
+// startFanOut hands a recorded fan-out to its scope's FanOut workflow.
+func (s *Server) startFanOut(ctx context.Context, sc store.FanOutScope, f store.FanOut) (store.FanOut, error) {
+	var err error
 	if f.Total == 0 {
 		// Nobody to tell; enrolments created from now on read the
 		// database at their gate.

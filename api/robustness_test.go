@@ -55,15 +55,18 @@ func (h hostileRequest) String() string {
 
 // robustFixtures are the resources a request can name.
 type robustFixtures struct {
-	programs   map[string]int64 // by kind
-	segment    int64            // an active audience program, for sweeps
-	callTasks  []int64
-	coupons    []string // valid
-	expired    []string
-	token      string
-	unsub      string   // a genuine unsubscribe link token of c-quiet's mail
-	customers  []string // with purchases
-	quiet      []string // without enrolments: journeys answer at once
+	programs  map[string]int64 // by kind
+	segment   int64            // an active audience program, for sweeps
+	callTasks []int64
+	coupons   []string // valid
+	expired   []string
+	token     string
+	unsub     string   // a genuine unsubscribe link token of c-quiet's mail
+	customers []string // with purchases
+	quiet     []string // without enrolments: journeys answer at once
+	// erasable customers are for DELETE alone: no other example uses them
+	// (an erased customer is 404 from then on).
+	erasable   []string
 	programIDs []string
 }
 
@@ -71,7 +74,10 @@ func seedRobust(t *testing.T, e *env) *robustFixtures {
 	t.Helper()
 	ctx := context.Background()
 	fx := &robustFixtures{programs: map[string]int64{}, customers: []string{"c-1", "c-2"}, quiet: []string{"c-quiet"}}
-	for _, id := range []string{"c-1", "c-2", "c-quiet"} {
+	for i := range 8 {
+		fx.erasable = append(fx.erasable, fmt.Sprintf("c-erasable-%d", i))
+	}
+	for _, id := range slices.Concat([]string{"c-1", "c-2", "c-quiet"}, fx.erasable) {
 		e.must(http.StatusCreated, "PUT", "/v1/customers/"+id, map[string]any{"name": "김민수", "phone": "+821012345678",
 			"email": "minsu@example.com", "birthday": "1990-05-01", "consent": map[string]any{"sms": grant(true, "pos"), "email": grant(true, "pos")}}, nil)
 	}
@@ -313,6 +319,10 @@ func robustExamples() map[string]example {
 				"email": "yh@example.com", "birthday": "1985-11-30", "time_zone": "Asia/Seoul", "locale": "ko-KR",
 				"country": pick(rng, []string{"KR", "US"}),
 				"consent": map[string]any{"sms": grant(rng.IntN(2) == 0, "pos"), "call": grant(true, "call"), "night": grant(rng.IntN(2) == 0, "web")}}
+		},
+		// Each erasable customer is erased once (2xx), then 404.
+		"DELETE /v1/customers/{externalID}": func(_ *rand.Rand, fx *robustFixtures, n int) (map[string]string, any) {
+			return map[string]string{"externalID": fx.erasable[n%len(fx.erasable)]}, nil
 		},
 		"GET /v1/customers/{externalID}": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"externalID": pick(rng, slices.Concat(fx.customers, fx.quiet))}, nil

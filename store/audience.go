@@ -30,10 +30,10 @@ func (s *Store) PreviewAudience(ctx context.Context, f audience.Filter, now time
 		return 0, nil, err
 	}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+audienceFrom+` WHERE `+q.Where, q.Args...).Scan(&count); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+audienceFrom+` WHERE c.erased_at IS NULL AND `+q.Where, q.Args...).Scan(&count); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT `+customerColsC+` FROM `+audienceFrom+` WHERE `+q.Where+
+		rows, err := tx.Query(ctx, `SELECT `+customerColsC+` FROM `+audienceFrom+` WHERE c.erased_at IS NULL AND `+q.Where+
 			` ORDER BY c.id LIMIT `+itoa(PreviewSampleSize), q.Args...)
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ func (s *Store) EligibleCustomers(ctx context.Context, q EligibleQuery) ([]int64
 	query := `
 		SELECT c.id
 		FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id AND s.customer_id > $1
-		WHERE c.id > $1
+		WHERE c.id > $1 AND c.erased_at IS NULL
 		  AND NOT EXISTS (
 			SELECT 1 FROM enrolments e
 			WHERE e.program_id = $2 AND e.customer_id = c.id AND e.customer_id > $1 AND NOT e.per_purchase

@@ -44,6 +44,9 @@ type Customer struct {
 	Consent   map[string]Consent `json:"consent"`
 	CreatedAt time.Time          `json:"created_at"`
 	UpdatedAt time.Time          `json:"updated_at"`
+	// ErasedAt is when the customer's personal data was removed (see
+	// EraseCustomer); the row stays for ids and counts.
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
 }
 
 // MarshalJSON writes the birthday as a date, the way it is given.
@@ -104,12 +107,12 @@ func (c Customer) OptedOut() bool {
 	return true
 }
 
-const customerCols = `id, external_id, name, phone, email, birthday, time_zone, locale, country, consent, created_at, updated_at`
+const customerCols = `id, external_id, name, phone, email, birthday, time_zone, locale, country, consent, created_at, updated_at, erased_at`
 
 func scanCustomer(row pgx.Row) (Customer, error) {
 	var c Customer
 	var consent []byte
-	err := row.Scan(&c.ID, &c.ExternalID, &c.Name, &c.Phone, &c.Email, &c.Birthday, &c.TimeZone, &c.Locale, &c.Country, &consent, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(&c.ID, &c.ExternalID, &c.Name, &c.Phone, &c.Email, &c.Birthday, &c.TimeZone, &c.Locale, &c.Country, &consent, &c.CreatedAt, &c.UpdatedAt, &c.ErasedAt)
 	if err != nil {
 		return c, notFound(err)
 	}

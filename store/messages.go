@@ -345,6 +345,13 @@ func (s *Store) ApplyProviderReport(ctx context.Context, r ProviderReport) (Mess
 		if err != nil {
 			return err
 		}
+		// A provider's error text may name the number; an erased
+		// customer's message has no recipient left to look for, so its
+		// text is not kept at all.
+		if m.Recipient == "" {
+			r.ErrorMessage = ""
+		}
+		r.ErrorMessage = Redact(r.ErrorMessage, m.Recipient)
 		detail := map[string]string{"source": r.Source, "provider_id": r.ProviderID}
 		if r.ErrorCode != "" {
 			detail["error_code"] = r.ErrorCode

@@ -41,6 +41,17 @@ func (s *conversionSuite) TestWelcomeBackPurchaseNoReminder() {
 	s.Equal("database: purchase", last.Result)
 }
 
+// Issue 8: the customer is erased on Mar 10 and the erase signal is lost:
+// the reminder's gate finds the customer erased and ends the enrolment;
+// nothing more is sent.
+func (s *conversionSuite) TestWelcomeBackErasedEndsAtTheGate() {
+	start := s.at(2027, 3, 2, 10, 0)
+	s.after(start, s.at(2027, 3, 10, 12, 0), func() { s.gate.Erased, s.gate.OptedOut = true, true })
+	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(start))
+	s.ended(OutcomeErased, s.at(2027, 3, 25, 10, 0))
+	s.Len(s.msgs, 1)
+}
+
 // The same with a redemption whose signal was lost.
 func (s *conversionSuite) TestWelcomeBackRedemptionNoReminder() {
 	start := s.at(2027, 3, 2, 10, 0)

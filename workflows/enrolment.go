@@ -132,6 +132,9 @@ func (r *runner) onControl(s ControlSignal) {
 		r.state.Paused = false
 	case ActionStop:
 		r.end(OutcomeStopped)
+	case ActionErase:
+		// No command: the outcome is what finish records.
+		r.end(OutcomeErased)
 	}
 }
 
@@ -223,6 +226,11 @@ func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 		switch {
 		case g.ProgramStatus == store.ProgramStopped:
 			r.end(OutcomeStopped)
+		case g.Erased:
+			// The erase signal was lost or is on its way. Only a gate of
+			// an erased customer says so, and none was recorded before
+			// erasure existed, so replays take the same path.
+			r.end(OutcomeErased)
 		case g.OptedOut:
 			r.end(OutcomeOptedOut)
 		case r.exitsOnConversion && g.Converted() && changed(ctx, changeGateConversion):

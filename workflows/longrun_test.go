@@ -38,6 +38,7 @@ func (s *longRunSuite) TestBirthdayStopDuringGreetingEnds() {
 	}{
 		{SignalControl, ControlSignal{Action: ActionStop}, OutcomeStopped},
 		{SignalOptOut, nil, OutcomeOptedOut},
+		{SignalControl, ControlSignal{Action: ActionErase}, OutcomeErased},
 	} {
 		s.SetupTest()
 		s.onSend = func(m msg) {

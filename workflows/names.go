@@ -33,6 +33,9 @@ const (
 	ActionPause  = "pause"
 	ActionResume = "resume"
 	ActionStop   = "stop"
+	// ActionErase ends the enrolment because the customer was erased
+	// (DELETE /v1/customers/{id}); it comes from the customer's fan-out.
+	ActionErase = "erase"
 )
 
 // Outcomes an enrolment ends with.
@@ -40,6 +43,8 @@ const (
 	OutcomeCompleted = "completed"
 	OutcomeStopped   = "stopped"
 	OutcomeOptedOut  = "opted_out"
+	// OutcomeErased: the customer's personal data was removed.
+	OutcomeErased = "erased"
 )
 
 // ControlSignal is the payload of SignalControl.

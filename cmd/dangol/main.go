@@ -1,6 +1,6 @@
 // Command dangol runs the retention engine: `serve` (REST API and
 // Temporal worker, together or as --role api|worker), `migrate`, and
-// `apikey create|list|revoke`. Configuration comes from the environment
+// `apikey create|list|revoke`, `customer erase`. Configuration comes from the environment
 // (see README).
 package main
 
@@ -41,6 +41,8 @@ commands:
   apikey create --name NAME       create an API key and print it
   apikey list                     list API keys (id, name, created, revoked)
   apikey revoke --id ID           revoke an API key; it gets 401 at once
+  customer erase ID [--by NAME]   erase a customer's personal data (ID: the store's
+                                  external id); their enrolments end in the background
   demo                            seed a small demo store (40 customers with purchase histories)
   env                             list the environment variables and defaults
 `
@@ -76,6 +78,12 @@ func main() {
 			os.Exit(2)
 		}
 		err = apikey(ctx, cfg, os.Stdout, os.Args[2], os.Args[3:])
+	case "customer":
+		if len(os.Args) < 3 {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		err = customer(ctx, cfg, os.Stdout, os.Args[2], os.Args[3:])
 	case "demo":
 		err = seedDemo(ctx, cfg)
 	case "env":
