@@ -122,6 +122,8 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 		t.Fatalf("survey answer: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	// A reply by SMS, kept as the customer's voice with their phone.
+	s.reply("SMe0000000000000000000000000000001", phone, name+"입니다, 메일은 "+email)
 	eventually(t, 20*time.Second, "the live enrolments and their messages", func() bool {
 		live := 0
 		for _, p := range []programOut{happy, second, welcome, birthday} {

@@ -75,6 +75,11 @@ func (s *Store) EraseCustomer(ctx context.Context, externalID, actor, signal str
 		}
 		id := e.CustomerID
 		steps := []string{
+			// Replies from the customer's phone (issue 8's inbound SMS) and
+			// the mark of an invalid number carry the phone: before the
+			// customer row forgets it.
+			`UPDATE inbound_messages SET from_phone = '', body = '' WHERE $1 = ANY(customer_ids)`,
+			`DELETE FROM invalid_phones WHERE phone = (SELECT phone FROM customers WHERE id = $1)`,
 			`UPDATE customers SET external_id = '` + erasedExternalIDPrefix + `' || id, name = '', phone = NULL, email = NULL,
 				birthday = NULL, country = NULL, consent = '{}', erased_at = now(), updated_at = now() WHERE id = $1`,
 			`UPDATE messages SET status = 'suppressed', error_code = 'suppressed', not_before = NULL
