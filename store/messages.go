@@ -81,8 +81,8 @@ type Message struct {
 	// stays out of API answers.
 	UnsubscribeURL string     `json:"-"`
 	SendStartedAt  *time.Time `json:"-"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 const messageCols = `id, idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, provider_id, status, error_code, error_message, attempts, purpose, segments, encoding, not_before, send_started_at, created_at, updated_at, coalesce(unsubscribe_url, '')`
