@@ -14,15 +14,26 @@ import (
 // links.DefaultLifetime. A missing secret or an unknown channel is a
 // configuration error, never retried.
 func (a *Activities) UnsubscribeURL(customerID int64, channel string) (string, error) {
+	return a.customerLink("unsubscribe link", "/u/", customerID, channel, links.PurposeMarketing)
+}
+
+// PreferencesURL is the link to the customer's preference page (every
+// channel's consent, on or off), carried next to the unsubscribe link by a
+// message sent on channel: PUBLIC base URL + /p/ + a signed token.
+func (a *Activities) PreferencesURL(customerID int64, channel string) (string, error) {
+	return a.customerLink("preference link", "/p/", customerID, channel, links.PurposePreferences)
+}
+
+func (a *Activities) customerLink(what, path string, customerID int64, channel, purpose string) (string, error) {
 	if len(a.LinkSecret) < links.MinSecretLen {
-		return "", nonRetryable(ErrTypeBadConfig, errors.New("unsubscribe link: "+links.ErrSecret.Error()))
+		return "", nonRetryable(ErrTypeBadConfig, errors.New(what+": "+links.ErrSecret.Error()))
 	}
 	if a.PublicBaseURL == "" {
-		return "", nonRetryable(ErrTypeBadConfig, errors.New("unsubscribe link: PUBLIC_BASE_URL is not set"))
+		return "", nonRetryable(ErrTypeBadConfig, errors.New(what+": PUBLIC_BASE_URL is not set"))
 	}
-	c := links.Claims{CustomerID: customerID, Channel: channel, Purpose: links.PurposeMarketing, Expires: time.Now().Add(links.DefaultLifetime)}
+	c := links.Claims{CustomerID: customerID, Channel: channel, Purpose: purpose, Expires: time.Now().Add(links.DefaultLifetime)}
 	if err := c.Validate(); err != nil {
 		return "", nonRetryable(ErrTypeBadConfig, err)
 	}
-	return strings.TrimRight(a.PublicBaseURL, "/") + "/u/" + links.Sign(a.LinkSecret, c), nil
+	return strings.TrimRight(a.PublicBaseURL, "/") + path + links.Sign(a.LinkSecret, c), nil
 }

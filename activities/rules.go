@@ -105,18 +105,21 @@ func (a *Activities) settings(ctx context.Context) (compliance.Settings, error) 
 // decorate adds what the law requires of an advertisement (the Korean
 // "(광고)" label, sender, opt-out line; an unsubscribe footer in mail). An
 // error is the settings lacking something the advertisement must carry.
-func (a *Activities) decorate(p policy, channel string, customerID int64, text rendered) (rendered, error) {
+// unsubscribe is the one-click link of a marketing mail, the same one its
+// footer shows, for its List-Unsubscribe header ("" for anything else).
+func (a *Activities) decorate(p policy, channel string, customerID int64, text rendered) (_ rendered, unsubscribe string, _ error) {
 	d := compliance.Decoration{Country: p.country, Purpose: p.purpose, Channel: channel, Settings: p.settings}
 	if p.purpose == compliance.PurposeMarketing && channel == store.ChannelEmail {
 		// Without a link secret the URL stays empty and Decorate says the
 		// settings are incomplete: no advertising mail without a way out.
 		d.UnsubscribeURL, _ = a.UnsubscribeURL(customerID, channel)
+		d.PreferencesURL, _ = a.PreferencesURL(customerID, channel)
 	}
 	subject, body, err := compliance.Decorate(d, text.subject, text.body)
 	if err != nil {
-		return text, err
+		return text, "", err
 	}
-	return rendered{subject: subject, body: body}, nil
+	return rendered{subject: subject, body: body}, d.UnsubscribeURL, nil
 }
 
 // verdict is what the rules say of a message nothing has been sent for

@@ -230,10 +230,11 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	if err != nil {
 		return SendResult{}, err
 	}
-	text, decorated := a.decorate(p, req.Channel, customer.ID, text)
+	text, unsubscribe, decorated := a.decorate(p, req.Channel, customer.ID, text)
 	draft := store.Message{
 		IdempotencyKey: req.Key, EnrolmentID: enrolment, CustomerID: req.CustomerID,
 		Channel: req.Channel, Recipient: recipient, Subject: text.subject, Body: text.body, Purpose: p.purpose,
+		UnsubscribeURL: unsubscribe,
 	}
 	if req.Channel == store.ChannelSMS {
 		enc, segments, _ := compliance.Segments(text.body)
@@ -398,6 +399,7 @@ func (a *Activities) sendMail(ctx context.Context, msg store.Message) (SendResul
 	id := fmt.Sprintf("<msg-%d@dangol>", msg.ID)
 	marked := false
 	err := a.Mail.Send(ctx, mail.Message{To: msg.Recipient, Subject: msg.Subject, TextBody: msg.Body, MessageID: id,
+		UnsubscribeURL: msg.UnsubscribeURL,
 		BeforeEndOfData: func() error {
 			_, err := a.Store.MarkSendingOnce(ctx, msg.ID)
 			marked = err == nil

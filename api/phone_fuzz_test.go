@@ -35,3 +35,36 @@ func FuzzPhone(f *testing.F) {
 		}
 	})
 }
+
+// FuzzListPhone checks the normalisation of an 080 list's numbers: what
+// it accepts is exactly what the customer API would store for that
+// number, so a listed number finds the customer it names; and Korean
+// domestic forms mean the same number as E.164.
+func FuzzListPhone(f *testing.F) {
+	for _, s := range []string{"010-1234-5678", "01012345678", "+82 10-1234-5678", "(010) 1234.5678", "+8201012345678",
+		"0", "00000000000", "010-", "+", "82-10-1234-5678", "０１０-1234-5678", "010 1234 5678 ext 9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := listPhone(s)
+		if !ok {
+			return
+		}
+		if again, ok := normalizePhone(got); !ok || again != got {
+			t.Fatalf("%q listed as %q, which the customer API stores as %q (%v)", s, got, again, ok)
+		}
+	})
+}
+
+func TestListPhoneForms(t *testing.T) {
+	for _, s := range []string{"010-1234-5678", "01012345678", "+82 10-1234-5678", "(010) 1234.5678", "+8201012345678", " 010 1234 5678 "} {
+		if got, ok := listPhone(s); !ok || got != "+821012345678" {
+			t.Errorf("listPhone(%q) = %q, %v; want +821012345678", s, got, ok)
+		}
+	}
+	for _, s := range []string{"", "82-10-1234-5678", "1234", "010-1234-5678 ext 9", "+82+1012345678", "010\x001234"} {
+		if got, ok := listPhone(s); ok {
+			t.Errorf("listPhone(%q) = %q, want refused", s, got)
+		}
+	}
+}

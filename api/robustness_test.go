@@ -62,6 +62,7 @@ type robustFixtures struct {
 	expired   []string
 	token     string
 	unsub     string   // a genuine unsubscribe link token of c-quiet's mail
+	prefs     string   // a genuine preference page token of c-quiet
 	customers []string // with purchases
 	quiet     []string // without enrolments: journeys answer at once
 	// erasable customers are for DELETE alone: no other example uses them
@@ -102,6 +103,7 @@ func seedRobust(t *testing.T, e *env) *robustFixtures {
 		t.Fatal(err)
 	}
 	fx.unsub = unsubscribeToken(linkSecret, customer, "email", time.Now().Add(links.DefaultLifetime))
+	fx.prefs = preferencesToken(linkSecret, customer, time.Now().Add(links.DefaultLifetime))
 	for i := range 8 {
 		var id int64
 		if err := e.db.QueryRow(ctx, `INSERT INTO call_tasks (idempotency_key, customer_id, enrolment_id, due_at, kind)
@@ -300,6 +302,25 @@ func robustExamples() map[string]example {
 		"POST /u/{token}": func(_ *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"token": fx.unsub}, url.Values{"List-Unsubscribe": {"One-Click"}}
 		},
+		"GET /p/{token}": func(_ *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			return map[string]string{"token": fx.prefs}, nil
+		},
+		"POST /p/{token}": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			form := url.Values{"save": {"1"}}
+			for _, ch := range []string{"sms", "email", "call", "night"} {
+				if rng.IntN(2) == 0 {
+					form.Set(ch, "on")
+				}
+			}
+			return map[string]string{"token": fx.prefs}, form
+		},
+		"POST /v1/opt-outs/": func(rng *rand.Rand, _ *robustFixtures, n int) (map[string]string, any) {
+			return nil, map[string]any{"opt_outs": []any{
+				map[string]any{"phone": pick(rng, []string{"010-1234-5678", "+821012345678", fmt.Sprintf("010-9%03d-%04d", n%1000, n%10000)}),
+					"time": time.Now().Add(-time.Duration(1+rng.IntN(100)) * time.Hour).Format(time.RFC3339), "source": "080-vendor"},
+				map[string]any{"phone": fmt.Sprintf("+8210%08d", n)},
+			}}
+		},
 		"POST /v1/audiences:preview/": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) {
 			return nil, map[string]any{"audience": map[string]any{"last_purchase_older_than_days": 30, "stores": []any{"강남점"}, "consent": "sms"}}
 		},
@@ -427,7 +448,7 @@ func build(rng *rand.Rand, e *env, fx *robustFixtures, method, route string, ex 
 				body = mutate(rng, body)
 			case k < 11 && isForm:
 				form = url.Values(cloneValues(form))
-				name := []string{"answer", "comment", "MessageSid", "MessageStatus", "ErrorCode", "x"}[rng.IntN(6)]
+				name := []string{"answer", "comment", "MessageSid", "MessageStatus", "ErrorCode", "x", "sms", "save"}[rng.IntN(8)]
 				v := hostileValues[rng.IntN(len(hostileValues))]
 				s, _ := v.(string)
 				switch s {

@@ -53,6 +53,8 @@ func (s *Server) Handler() http.Handler {
 	r.Post("/s/{token}", s.surveyAnswer)
 	r.Get("/u/{token}", s.unsubscribeForm)
 	r.Post("/u/{token}", s.unsubscribe)
+	r.Get("/p/{token}", s.preferencesForm)
+	r.Post("/p/{token}", s.preferencesSave)
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
@@ -65,13 +67,19 @@ func (s *Server) Handler() http.Handler {
 		r.Mount("/audiences:preview", s.audienceRoutes())
 		r.Mount("/settings", s.settingsRoutes())
 		r.Mount("/consents:due", s.consentRoutes())
+		r.Mount("/opt-outs", s.optOutRoutes())
 	})
 	return r
 }
 
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		limit := int64(maxBody)
+		if strings.TrimSuffix(r.URL.Path, "/") == "/v1/opt-outs" {
+			// An 080 list of up to maxOptOutRows rows.
+			limit = maxOptOutBody
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

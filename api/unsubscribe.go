@@ -30,10 +30,16 @@ var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype
 <h1>수신거부가 완료되었습니다</h1>
 <p>앞으로 광고성 {{.KOObj}} 보내드리지 않습니다. ({{.At}})</p>
 <p lang="en">You are unsubscribed: we will send you no more advertising {{.EN}}.</p>
+{{- if .PrefsURL}}
+<p><a href="{{.PrefsURL}}">다른 수신 설정 보기 · See and change all your preferences</a></p>
+{{- end}}
 {{- else if eq .State "already"}}
 <h1>이미 수신거부되어 있습니다</h1>
 <p>광고성 {{.KOObj}} 보내드리지 않고 있습니다.</p>
 <p lang="en">You are already unsubscribed from advertising {{.EN}}.</p>
+{{- if .PrefsURL}}
+<p><a href="{{.PrefsURL}}">다른 수신 설정 보기 · See and change all your preferences</a></p>
+{{- end}}
 {{- else if eq .State "expired"}}
 <h1>링크의 유효기간이 지났습니다</h1>
 <p>최근에 받으신 메시지의 수신거부 링크를 이용하시거나 매장에 연락해 주세요. 아무것도 변경되지 않았습니다.</p>
@@ -50,6 +56,9 @@ type unsubscribeView struct {
 	// The channel in each language; KOObj with its object particle.
 	KO, KOObj, EN string
 	At            string
+	// PrefsURL is the customer's preference page, shown once they are
+	// unsubscribed.
+	PrefsURL string
 }
 
 func channelView(state, channel string) unsubscribeView {
@@ -74,7 +83,16 @@ func renderUnsubscribe(w http.ResponseWriter, status int, v unsubscribeView) {
 // unsubscribeClaims verifies the link; a forged or expired one gets its
 // 403 page here and nothing else happens.
 func (s *Server) unsubscribeClaims(w http.ResponseWriter, r *http.Request) (links.Claims, bool) {
+	return s.linkClaims(w, r, links.PurposeMarketing)
+}
+
+// linkClaims verifies the link's token and that it was made for purpose
+// (an unsubscribe link opens no preference page, nor the other way round).
+func (s *Server) linkClaims(w http.ResponseWriter, r *http.Request, purpose string) (links.Claims, bool) {
 	c, err := links.Verify(s.LinkSecret, chi.URLParam(r, "token"), time.Now())
+	if err == nil && c.Purpose != purpose {
+		err = links.ErrForged
+	}
 	switch {
 	case err == nil:
 		return c, true
@@ -118,7 +136,9 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !changed {
-		renderUnsubscribe(w, http.StatusOK, channelView("already", c.Channel))
+		already := channelView("already", c.Channel)
+		already.PrefsURL = s.preferencesLink(c)
+		renderUnsubscribe(w, http.StatusOK, already)
 		return
 	}
 	// As PUT /v1/customers: the database gate already stops the next
@@ -133,5 +153,6 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		loc = time.UTC
 	}
 	done.At = now.In(loc).Format("2006-01-02 15:04 MST")
+	done.PrefsURL = s.preferencesLink(c)
 	renderUnsubscribe(w, http.StatusOK, done)
 }

@@ -50,6 +50,10 @@ type Decoration struct {
 	// UnsubscribeURL is this customer's one-click unsubscribe link, for
 	// mail.
 	UnsubscribeURL string
+	// PreferencesURL, optional, is this customer's preference page (every
+	// channel's consent, on or off); a mail footer links to it after the
+	// unsubscribe link.
+	PreferencesURL string
 }
 
 // Decorate adds what the law requires of an advertisement to a rendered
@@ -96,7 +100,12 @@ func Decorate(d Decoration, subject, body string) (string, string, error) {
 		if err := need("unsubscribe_url", d.UnsubscribeURL); err != nil {
 			return "", "", err
 		}
-		footer := mailFooter(kr, s.SenderName, s.SenderContact, d.UnsubscribeURL)
+		if d.PreferencesURL != "" {
+			if err := need("preferences_url", d.PreferencesURL); err != nil {
+				return "", "", err
+			}
+		}
+		footer := mailFooter(kr, s.SenderName, s.SenderContact, d.UnsubscribeURL, d.PreferencesURL)
 		if kr {
 			subject = AdLabel + " " + StripKoreanAd(subject, "")
 		}
@@ -145,23 +154,31 @@ func utf16Len(s string) int {
 	return n
 }
 
-func mailFooter(kr bool, name, contact, url string) string {
+func mailFooter(kr bool, name, contact, url, prefs string) string {
 	if kr {
 		// 정보통신망법 §50(4), 시행령 §61(2): sender's name and contact,
 		// and how to refuse further mail, free and without effort.
-		return "--\n" +
+		footer := "--\n" +
 			"발신자: " + name + "\n" +
 			"연락처: " + contact + "\n" +
 			"수신을 원하지 않으시면 아래 링크에서 수신거부(Unsubscribe)하실 수 있습니다.\n" +
 			url
+		if prefs != "" {
+			footer += "\n수신 설정 변경(Preferences): " + prefs
+		}
+		return footer
 	}
 	// CAN-SPAM (15 U.S.C. 7704(a)(5)): identified as an advertisement,
 	// with the sender's postal address and a working opt-out; GDPR Art.
 	// 21(3): as easy to withdraw as to give.
-	return "--\n" +
+	footer := "--\n" +
 		"This is an advertisement from " + name + ".\n" +
 		name + ", " + contact + "\n" +
 		"To stop receiving these messages, unsubscribe: " + url
+	if prefs != "" {
+		footer += "\nChoose what you receive: " + prefs
+	}
+	return footer
 }
 
 // stripFooter takes the engine's own footer off the end, so decorating

@@ -102,6 +102,20 @@ func TestDecorateKoreanMail(t *testing.T) {
 	if s, _, _ := Decorate(d, "（광고）(광고) 봄", "x"); s != "(광고) 봄" {
 		t.Errorf("subject with faked labels: %q", s)
 	}
+	// With the preference page, its link follows the unsubscribe link.
+	d.PreferencesURL = "https://shop.example/p/xyz"
+	_, body, err = Decorate(d, "봄", "안녕하세요.")
+	if want := "안녕하세요.\n\n" + strings.TrimPrefix(wantBody, "안녕하세요.\n봄 세일입니다.\n\n") +
+		"\n수신 설정 변경(Preferences): https://shop.example/p/xyz"; err != nil || body != want {
+		t.Errorf("with preferences: %q, %v\nwant %q", body, err, want)
+	}
+	if _, again, _ := Decorate(d, "봄", body); again != body {
+		t.Errorf("decorating twice with preferences: %q", again)
+	}
+	d.PreferencesURL = "https://shop.example/p/x\n(광고)"
+	if _, _, err := Decorate(d, "봄", "x"); err == nil || !strings.Contains(err.Error(), "preferences_url") {
+		t.Errorf("a preference link with a line break: %v", err)
+	}
 }
 
 func TestDecorateOtherCountries(t *testing.T) {
@@ -129,6 +143,10 @@ func TestDecorateOtherCountries(t *testing.T) {
 		"To stop receiving these messages, unsubscribe: https://shop.example/u/abc"
 	if err != nil || subj != "Spring sale" || body != want {
 		t.Errorf("DE mail = %q, %q, %v; want body %q", subj, body, err, want)
+	}
+	mail.PreferencesURL = "https://shop.example/p/xyz"
+	if _, body, err := Decorate(mail, "Spring sale", "Hello"); err != nil || body != want+"\nChoose what you receive: https://shop.example/p/xyz" {
+		t.Errorf("DE mail with preferences = %q, %v", body, err)
 	}
 }
 

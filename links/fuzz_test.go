@@ -16,6 +16,9 @@ func FuzzVerify(f *testing.F) {
 	f.Add(links.Sign(other, claims()), int64(7), uint8(0), int64(1))
 	f.Add("", int64(0), uint8(2), int64(0))
 	f.Add("\x00\xff", int64(-1), uint8(3), int64(-1))
+	prefs := claims()
+	prefs.Purpose = links.PurposePreferences
+	f.Add(links.Sign(secret, prefs), int64(42), uint8(2), int64(1800000000))
 	f.Fuzz(func(t *testing.T, token string, id int64, ch uint8, exp int64) {
 		c, err := links.Verify(secret, token, now)
 		switch {
@@ -27,7 +30,8 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Verify(%q): unexpected error %v", token, err)
 		}
 
-		forged := links.Claims{CustomerID: id, Channel: []string{"sms", "email"}[ch%2], Purpose: links.PurposeMarketing, Expires: time.Unix(exp, 0)}
+		forged := links.Claims{CustomerID: id, Channel: []string{"sms", "email"}[ch%2],
+			Purpose: []string{links.PurposeMarketing, links.PurposePreferences}[ch/2%2], Expires: time.Unix(exp, 0)}
 		if forged.Validate() != nil {
 			return
 		}

@@ -32,6 +32,11 @@ const (
 	ChannelSMS       = "sms"
 	ChannelEmail     = "email"
 	PurposeMarketing = "marketing"
+	// PurposePreferences is the preference page's link: the customer sees
+	// and changes every channel's consent with it, so an unsubscribe
+	// link (PurposeMarketing) never opens it, nor it an unsubscribe.
+	// Channel is the channel of the message that carried it.
+	PurposePreferences = "preferences"
 )
 
 var (
@@ -49,7 +54,7 @@ var (
 type Claims struct {
 	CustomerID int64
 	Channel    string // sms or email
-	Purpose    string // marketing
+	Purpose    string // marketing or preferences
 	// Expires is kept to the second.
 	Expires time.Time
 }
@@ -70,7 +75,10 @@ const (
 
 var (
 	channelCodes = map[string]byte{ChannelSMS: 1, ChannelEmail: 2}
-	purposeCodes = map[string]byte{PurposeMarketing: 1}
+	// Codes are never reused: a token signed by an older release keeps
+	// its meaning, and one with a code this release does not know is
+	// refused.
+	purposeCodes = map[string]byte{PurposeMarketing: 1, PurposePreferences: 2}
 )
 
 var encoding = base64.RawURLEncoding.Strict()
@@ -84,7 +92,7 @@ func (c Claims) Validate() error {
 		return fmt.Errorf("links: channel %q is not sms or email", c.Channel)
 	}
 	if purposeCodes[c.Purpose] == 0 {
-		return fmt.Errorf("links: purpose %q is not marketing", c.Purpose)
+		return fmt.Errorf("links: purpose %q is not marketing or preferences", c.Purpose)
 	}
 	if c.Expires.IsZero() || c.Expires.Unix() <= 0 {
 		return errors.New("links: expiry is not set")

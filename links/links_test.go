@@ -24,6 +24,8 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		claims(),
 		{CustomerID: 1, Channel: links.ChannelSMS, Purpose: links.PurposeMarketing, Expires: time.Unix(1, 0).UTC()},
 		{CustomerID: 1<<63 - 1, Channel: links.ChannelEmail, Purpose: links.PurposeMarketing, Expires: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{CustomerID: 7, Channel: links.ChannelEmail, Purpose: links.PurposePreferences, Expires: now.Add(time.Hour)},
+		{CustomerID: 7, Channel: links.ChannelSMS, Purpose: links.PurposePreferences, Expires: now.Add(time.Hour)},
 	} {
 		token := links.Sign(secret, c)
 		if len(token) > 64 {
@@ -36,6 +38,23 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		if got != c {
 			t.Fatalf("round trip: got %+v, want %+v", got, c)
 		}
+	}
+}
+
+// A token signed before the preference purpose existed (this one, by the
+// release that had only unsubscribe links) still verifies as the same
+// unsubscribe link: adding a purpose code changed no other.
+func TestEarlierTokensKeepTheirMeaning(t *testing.T) {
+	const issued = "AQAAAAAAAAAqAgEAAAAAa3wjQDDWKW5Nl7GMWVbMJ8Y8Ubw"
+	got, err := links.Verify(secret, issued, now)
+	if err != nil || got != claims() {
+		t.Fatalf("Verify(earlier token) = %+v, %v; want %+v", got, err, claims())
+	}
+	// And an unsubscribe token never reads as a preference one.
+	prefs := claims()
+	prefs.Purpose = links.PurposePreferences
+	if links.Sign(secret, prefs) == issued {
+		t.Fatal("a preference token signs like an unsubscribe token")
 	}
 }
 

@@ -74,19 +74,24 @@ type Message struct {
 	Segments *int    `json:"segments,omitempty"`
 	Encoding *string `json:"encoding,omitempty"`
 	// NotBefore is when a held message may go.
-	NotBefore     *time.Time `json:"not_before,omitempty"`
-	SendStartedAt *time.Time `json:"-"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	// UnsubscribeURL is the one-click unsubscribe link of a marketing
+	// mail (its List-Unsubscribe header), fixed at the claim so a retry
+	// sends the same one; "" for none. It is the customer's key, so it
+	// stays out of API answers.
+	UnsubscribeURL string     `json:"-"`
+	SendStartedAt  *time.Time `json:"-"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
-const messageCols = `id, idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, provider_id, status, error_code, error_message, attempts, purpose, segments, encoding, not_before, send_started_at, created_at, updated_at`
+const messageCols = `id, idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, provider_id, status, error_code, error_message, attempts, purpose, segments, encoding, not_before, send_started_at, created_at, updated_at, coalesce(unsubscribe_url, '')`
 
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
 	err := row.Scan(&m.ID, &m.IdempotencyKey, &m.EnrolmentID, &m.CustomerID, &m.Channel, &m.Recipient, &m.Subject, &m.Body,
 		&m.ProviderID, &m.Status, &m.ErrorCode, &m.ErrorMessage, &m.Attempts, &m.Purpose, &m.Segments, &m.Encoding, &m.NotBefore,
-		&m.SendStartedAt, &m.CreatedAt, &m.UpdatedAt)
+		&m.SendStartedAt, &m.CreatedAt, &m.UpdatedAt, &m.UnsubscribeURL)
 	return m, notFound(err)
 }
 
@@ -102,11 +107,11 @@ func collectMessages(rows pgx.Rows, err error) ([]Message, error) {
 // no-op. The recipient and body of the first claim win.
 func (s *Store) ClaimMessage(ctx context.Context, m Message) (Message, error) {
 	got, err := scanMessage(s.pool.QueryRow(ctx, `
-		INSERT INTO messages (idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, status, purpose, segments, encoding)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce(nullif($9, ''), 'service'), $10, $11)
+		INSERT INTO messages (idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, status, purpose, segments, encoding, unsubscribe_url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce(nullif($9, ''), 'service'), $10, $11, nullif($12, ''))
 		ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+messageCols,
 		m.IdempotencyKey, m.EnrolmentID, m.CustomerID, m.Channel, m.Recipient, m.Subject, m.Body, MessagePending,
-		m.Purpose, m.Segments, m.Encoding))
+		m.Purpose, m.Segments, m.Encoding, m.UnsubscribeURL))
 	if err == ErrNotFound {
 		return scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE idempotency_key = $1`, m.IdempotencyKey))
 	}
@@ -161,8 +166,8 @@ func (s *Store) Hold(ctx context.Context, id int64, reason string, notBefore tim
 func (s *Store) Unhold(ctx context.Context, m Message) (Message, error) {
 	got, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'pending', error_code = NULL, error_message = NULL,
 		not_before = NULL, recipient = $2, subject = $3, body = $4, purpose = coalesce(nullif($5, ''), purpose), segments = $6, encoding = $7,
-		updated_at = now() WHERE id = $1 AND status = 'held' RETURNING `+messageCols,
-		m.ID, m.Recipient, m.Subject, m.Body, m.Purpose, m.Segments, m.Encoding))
+		unsubscribe_url = nullif($8, ''), updated_at = now() WHERE id = $1 AND status = 'held' RETURNING `+messageCols,
+		m.ID, m.Recipient, m.Subject, m.Body, m.Purpose, m.Segments, m.Encoding, m.UnsubscribeURL))
 	if err == ErrNotFound {
 		return s.MessageByID(ctx, m.ID)
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,6 +34,13 @@ type Message struct {
 	// dedupe a resend after we lost the relay's reply. The angle brackets
 	// are optional.
 	MessageID string
+	// UnsubscribeURL, when set (advertising), is the customer's one-click
+	// unsubscribe link: the mail carries "List-Unsubscribe: <URL>" and
+	// "List-Unsubscribe-Post: List-Unsubscribe=One-Click" (RFC 2369,
+	// RFC 8058), so mail clients offer their own unsubscribe button and
+	// POST to it. It must be an absolute http(s) URL of printable ASCII
+	// (RFC 8058 wants https; mailbox providers ignore the rest).
+	UnsubscribeURL string
 	// BeforeEndOfData, when set, is called once the relay has taken the
 	// envelope and the whole message text, right before the end-of-data
 	// marker that asks it to deliver: the one step after which it may have
@@ -297,6 +305,14 @@ func (s *SMTP) build(m Message) (*gomail.Msg, string, error) {
 	msg.ToMailAddress(to)
 	msg.Subject(m.Subject)
 	msg.SetMessageIDWithValue(id)
+	if m.UnsubscribeURL != "" {
+		u, err := unsubscribeURL(m.UnsubscribeURL)
+		if err != nil {
+			return nil, "", err
+		}
+		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+u+">")
+		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
 	msg.SetDate()
 	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
 	if m.HTMLBody != "" {
@@ -320,6 +336,26 @@ func messageID(raw string) (string, error) {
 		}
 	}
 	return id, nil
+}
+
+// unsubscribeURL checks the link that goes into List-Unsubscribe. It is
+// written into a header between angle brackets, so whitespace, CR/LF, '<'
+// or '>' would break or inject headers; a relative or non-web link would
+// give mail clients a button that does nothing.
+func unsubscribeURL(raw string) (string, error) {
+	if len(raw) > 2000 {
+		return "", fmt.Errorf("invalid unsubscribe url: longer than 2000 bytes")
+	}
+	for _, r := range raw {
+		if r <= ' ' || r >= 0x7f || r == '<' || r == '>' || r == '"' {
+			return "", fmt.Errorf("invalid unsubscribe url %q: bad character %q", raw, r)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("invalid unsubscribe url %q: want an absolute http(s) url", raw)
+	}
+	return raw, nil
 }
 
 // classify maps a relay's refusal to our retry semantics. Only replies

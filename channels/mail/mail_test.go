@@ -218,6 +218,52 @@ func keys(m map[string]string) []string {
 	return out
 }
 
+// An advertising mail carries the one-click unsubscribe headers of RFC
+// 2369 and RFC 8058, as the relay received them; a mail without a link
+// carries neither.
+func TestSendListUnsubscribe(t *testing.T) {
+	srv := startMock(t, smtpmock.ConfigurationAttr{})
+	s := newTestSMTP(t, srv.PortNumber())
+	link := "https://dangol.example/u/AQAAAAAAAAAqAgEAAAAAa3wjQDDWKW5Nl7GMWVbMJ8Y8Ubw-" + strings.Repeat("x", 60)
+	for _, m := range []Message{
+		{To: "a@example.com", Subject: "(광고) 세일", TextBody: "본문", MessageID: "<msg-1@dangol>", UnsubscribeURL: link},
+		{To: "a@example.com", Subject: "감사합니다", TextBody: "본문", MessageID: "<msg-2@dangol>"},
+	} {
+		if err := s.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := receivedData(t, srv, 2)
+	if len(got) != 2 {
+		t.Fatalf("relay received %d mails", len(got))
+	}
+	for i, rm := range got {
+		parsed, err := netmail.ReadMessage(strings.NewReader(rm.MsgRequest()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := parsed.Header
+		if i == 0 {
+			if lu := h.Get("List-Unsubscribe"); lu != "<"+link+">" {
+				t.Errorf("List-Unsubscribe = %q, want <%s>", lu, link)
+			}
+			if p := h.Get("List-Unsubscribe-Post"); p != "List-Unsubscribe=One-Click" {
+				t.Errorf("List-Unsubscribe-Post = %q", p)
+			}
+			if id := h.Get("Message-ID"); id != "<msg-1@dangol>" {
+				t.Errorf("Message-ID = %q", id)
+			}
+			continue
+		}
+		if _, ok := h["List-Unsubscribe"]; ok {
+			t.Errorf("a mail without a link carries List-Unsubscribe %q", h.Get("List-Unsubscribe"))
+		}
+		if _, ok := h["List-Unsubscribe-Post"]; ok {
+			t.Error("a mail without a link carries List-Unsubscribe-Post")
+		}
+	}
+}
+
 func TestSendRecipientRejected(t *testing.T) {
 	tests := []struct {
 		name          string
@@ -311,6 +357,9 @@ func TestSendInvalidMessageRejectedBeforeDialing(t *testing.T) {
 		{"missing message id", Message{To: "a@example.com"}},
 		{"message id without domain", Message{To: "a@example.com", MessageID: "<msg-1>"}},
 		{"header injection in message id", Message{To: "a@example.com", MessageID: "<a@b>\r\nBcc: spy@evil.example"}},
+		{"header injection in unsubscribe url", Message{To: "a@example.com", MessageID: "<a@b>", UnsubscribeURL: "https://x.example/u/t>\r\nBcc: spy@evil.example"}},
+		{"relative unsubscribe url", Message{To: "a@example.com", MessageID: "<a@b>", UnsubscribeURL: "/u/token"}},
+		{"mailto unsubscribe url", Message{To: "a@example.com", MessageID: "<a@b>", UnsubscribeURL: "mailto:x@example.com"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
