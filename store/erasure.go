@@ -84,7 +84,7 @@ func (s *Store) EraseCustomer(ctx context.Context, externalID, actor, signal str
 				birthday = NULL, country = NULL, consent = '{}', erased_at = now(), updated_at = now() WHERE id = $1`,
 			`UPDATE messages SET status = 'suppressed', error_code = 'suppressed', not_before = NULL
 				WHERE customer_id = $1 AND status IN ('pending', 'held')`,
-			`UPDATE messages SET recipient = '', subject = '', body = '',
+			`UPDATE messages SET recipient = '', subject = '', body = '', unsubscribe_url = NULL,
 				error_message = CASE WHEN error_message IS NULL AND status <> 'suppressed' THEN NULL ELSE '` + ErasedMarker + `' END,
 				updated_at = now() WHERE customer_id = $1`,
 			`UPDATE message_events SET detail = (SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(detail) AS d(k, v)
