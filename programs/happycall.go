@@ -23,6 +23,7 @@ type HappyCall struct {
 	// the fallback SMS goes out.
 	CallWindow Offset `json:"call_window"`
 	Rules
+	Measure
 }
 
 // Touch is one contact. Offset and channels are steps (fixed for an
@@ -146,6 +147,9 @@ func (h *HappyCall) Normalize() error {
 		return err
 	}
 	if err := checkList("params.products", h.Products); err != nil {
+		return err
+	}
+	if err := h.Measure.normalize(false); err != nil {
 		return err
 	}
 	if err := h.Rules.check(); err != nil {

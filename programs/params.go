@@ -37,6 +37,8 @@ type Params interface {
 	// Overrides are the program's own compliance rules
 	// (params.compliance), empty when it has none.
 	Overrides() compliance.Overrides
+	// Measurement is how the program is measured (holdout, attribution).
+	Measurement() Measure
 }
 
 // Segment is implemented by kinds that enrol an audience on a schedule.

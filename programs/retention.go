@@ -19,6 +19,7 @@ type WelcomeBack struct {
 	Reminder StepMessage `json:"reminder"`
 	Pacing
 	Rules
+	Measure
 }
 
 // Steps of the welcome-back program.
@@ -52,6 +53,9 @@ func (w *WelcomeBack) Normalize() error {
 		return err
 	}
 	if err := w.Pacing.normalize(true); err != nil {
+		return err
+	}
+	if err := w.Measure.normalize(true); err != nil {
 		return err
 	}
 	if err := w.Rules.check(); err != nil {
@@ -105,6 +109,7 @@ type DormantWakeup struct {
 	Steps      []WakeupStep `json:"steps"`
 	Pacing
 	Rules
+	Measure
 }
 
 // WakeupStep is one contact of the wake-up cadence, Offset after entry.
@@ -166,6 +171,9 @@ func (d *DormantWakeup) Normalize() error {
 		return err
 	}
 	if err := d.Pacing.normalize(true); err != nil {
+		return err
+	}
+	if err := d.Measure.normalize(true); err != nil {
 		return err
 	}
 	if err := d.Rules.check(); err != nil {
@@ -233,6 +241,7 @@ type Birthday struct {
 	// and the greeting go.
 	Pacing
 	Rules
+	Measure
 }
 
 // Steps of the birthday program.
@@ -261,6 +270,9 @@ func (b *Birthday) Normalize() error {
 		return err
 	}
 	if err := b.Coupon.normalize("params.coupon", "14d"); err != nil {
+		return err
+	}
+	if err := b.Measure.normalize(true); err != nil {
 		return err
 	}
 	if err := b.Rules.check(); err != nil {
@@ -313,6 +325,7 @@ type SecondPurchase struct {
 	// in the daytime (see enrol).
 	Pacing
 	Rules
+	Measure
 }
 
 // Steps of the second-purchase program.
@@ -339,6 +352,9 @@ func (s *SecondPurchase) Normalize() error {
 		return err
 	}
 	if err := s.Pacing.normalize(false); err != nil {
+		return err
+	}
+	if err := s.Measure.normalize(false); err != nil {
 		return err
 	}
 	if err := s.Rules.check(); err != nil {
