@@ -62,6 +62,9 @@ if [[ $FUZZTIME != 0 ]]; then
 ./audience FuzzAudienceCompile
 ./api FuzzPhone
 ./links FuzzVerify
+./compliance FuzzDecorate
+./compliance FuzzRelease
+./api FuzzListPhone
 TARGETS
 fi
 
