@@ -131,17 +131,19 @@ WITH e AS MATERIALIZED (
 	GROUP BY f.id, p.currency
 ), firstconv AS MATERIALIZED (
 	SELECT id, min(first_at) AS first_at FROM conv GROUP BY id
-), recs AS (
-	SELECT m.enrolment_id AS id, reverse(split_part(reverse(m.idempotency_key), ':', 2)) AS step, m.created_at AS at
+), msg AS MATERIALIZED (
+	SELECT f.id, f.store, m.channel, m.status, m.error_message, m.segments, m.provider_id, m.idempotency_key AS key, m.created_at AS at
 	FROM f JOIN messages m ON m.enrolment_id = f.id
-	UNION ALL
-	SELECT t.enrolment_id, reverse(split_part(reverse(t.idempotency_key), ':', 2)), t.created_at
+), task AS MATERIALIZED (
+	SELECT f.id, f.store, t.kind, t.status, t.outcome, t.due_at, t.expires_at, t.completed_at, t.idempotency_key AS key, t.created_at AS at
 	FROM f JOIN call_tasks t ON t.enrolment_id = f.id
-	UNION ALL
-	SELECT k.enrolment_id, reverse(split_part(reverse(k.idempotency_key), ':', 2)), k.issued_at
+), coupon AS MATERIALIZED (
+	SELECT f.id, f.store, k.redeemed_at, k.redeemed_order, k.idempotency_key AS key, k.issued_at AS at
 	FROM f JOIN coupons k ON k.enrolment_id = f.id
+), recs AS (
+	SELECT id, key, at FROM msg UNION ALL SELECT id, key, at FROM task UNION ALL SELECT id, key, at FROM coupon
 ), steps AS (
-	SELECT id, step, min(at) AS at FROM recs GROUP BY id, step
+	SELECT id, reverse(split_part(reverse(key), ':', 2)) AS step, min(at) AS at FROM recs GROUP BY 1, 2
 )
 SELECT 'enrolments', store, control::text, status, coalesce(outcome, ''), count(*), 0::bigint, 0::bigint, NULL::text, NULL::timestamptz
 FROM f GROUP BY store, control, status, outcome
@@ -152,22 +154,22 @@ UNION ALL
 SELECT 'revenue', f.store, f.control::text, c.currency, '', sum(c.n)::bigint, 0, 0, sum(c.amount)::text, NULL
 FROM f JOIN conv c ON c.id = f.id GROUP BY f.store, f.control, c.currency
 UNION ALL
-SELECT 'messages', f.store, m.channel, m.status,
-       CASE WHEN m.status IN ('held', 'suppressed') THEN coalesce(m.error_message, '') ELSE '' END,
-       count(*), coalesce(sum(m.segments) FILTER (WHERE m.provider_id IS NOT NULL), 0)::bigint, 0, NULL, NULL
-FROM f JOIN messages m ON m.enrolment_id = f.id GROUP BY 2, 3, 4, 5
+SELECT 'messages', store, channel, status,
+       CASE WHEN status IN ('held', 'suppressed') THEN coalesce(error_message, '') ELSE '' END,
+       count(*), coalesce(sum(segments) FILTER (WHERE provider_id IS NOT NULL), 0)::bigint, 0, NULL, NULL
+FROM msg GROUP BY 2, 3, 4, 5
 UNION ALL
-SELECT 'calls', f.store, t.kind, t.status, coalesce(t.outcome, ''), count(*),
-       count(*) FILTER (WHERE t.status = 'completed' AND t.completed_at <= coalesce(t.expires_at, t.due_at)),
-       count(*) FILTER (WHERE t.status = 'open' AND t.due_at < $8), NULL, NULL
-FROM f JOIN call_tasks t ON t.enrolment_id = f.id GROUP BY 2, 3, 4, 5
+SELECT 'calls', store, kind, status, coalesce(outcome, ''), count(*),
+       count(*) FILTER (WHERE status = 'completed' AND completed_at <= coalesce(expires_at, due_at)),
+       count(*) FILTER (WHERE status = 'open' AND due_at < $8), NULL, NULL
+FROM task GROUP BY 2, 3, 4, 5
 UNION ALL
-SELECT 'coupons', f.store, '', '', '', count(*), count(k.redeemed_at), 0, NULL, NULL
-FROM f JOIN coupons k ON k.enrolment_id = f.id GROUP BY f.store
+SELECT 'coupons', store, '', '', '', count(*), count(redeemed_at), 0, NULL, NULL
+FROM coupon GROUP BY store
 UNION ALL
-SELECT 'redemptions', f.store, 'false', p.currency, '', count(*), 0, 0, sum(p.amount)::text, NULL
-FROM f JOIN coupons k ON k.enrolment_id = f.id JOIN purchases p ON p.external_id = k.redeemed_order
-GROUP BY f.store, p.currency
+SELECT 'redemptions', k.store, 'false', p.currency, '', count(*), 0, 0, sum(p.amount)::text, NULL
+FROM coupon k JOIN purchases p ON p.external_id = k.redeemed_order
+GROUP BY k.store, p.currency
 UNION ALL
 SELECT 'steps', f.store, s.step, '', '', count(*), count(c.id) FILTER (WHERE c.first_at >= s.at), 0, NULL, min(s.at)
 FROM f JOIN steps s ON s.id = f.id LEFT JOIN firstconv c ON c.id = f.id GROUP BY f.store, s.step`
