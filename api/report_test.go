@@ -219,10 +219,10 @@ func TestProgramReportSeededScenario(t *testing.T) {
 		"call_tasks_created": "105", "call_tasks_completed_in_time": "40", "call_tasks_overdue": "20", "call_outcome_complaint": "5",
 		"coupons_issued": "400", "coupons_redeemed": "80", "coupon_redemption_rate": "0.2", "coupons_redeemed_with_order": "60",
 		"treated_converted": "200", "treated_conversion_rate": "0.2", "control_converted": "10", "control_conversion_rate": "0.1",
-		"uplift_verdict": "treated convert more",
+		"uplift_verdict":      "treated convert more",
 		"treated_revenue_KRW": "2050000.00", "treated_revenue_per_customer_KRW": "2050.00", "control_revenue_KRW": "100000.00",
 		"control_revenue_per_customer_KRW": "1000.00", "treated_revenue_USD": "12.50", "control_revenue_USD": "0.00",
-		"redeemed_revenue_KRW": "600000.00",
+		"redeemed_revenue_KRW":  "600000.00",
 		"step_greeting_reached": "1000", "step_greeting_converted_after": "200", "step_reminder_converted_after": "150", "step_call_reached": "100",
 	} {
 		if got := rows["all"][col]; got != v {
