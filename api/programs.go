@@ -28,6 +28,8 @@ func (s *Server) programRoutes() chi.Router {
 	r.Post("/{id}/{action:pause|resume|stop}", s.controlProgram)
 	r.Post("/{id}/sweep", s.sweepNow)
 	r.Post("/{id}/preview", s.previewProgram)
+	r.Get("/{id}/report", s.getProgramReport)
+	r.Get("/{id}/report.csv", s.getProgramReportCSV)
 	return r
 }
 

@@ -400,6 +400,12 @@ func robustExamples() map[string]example {
 				"params": map[string]any{"steps": []any{map[string]any{"offset": "30m", "channel": "sms", "message": map[string]any{"text": "{{.Name}}님, 오랜만이에요"}}}}},
 				"at": time.Now().Format(time.RFC3339)}
 		},
+		"GET /v1/programs/{id}/report": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			return map[string]string{"id": program(rng, fx)}, nil
+		},
+		"GET /v1/programs/{id}/report.csv": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
+			return map[string]string{"id": program(rng, fx)}, nil
+		},
 		"POST /v1/programs/{id}/{action:pause|resume|stop}": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"id": program(rng, fx), "action": pick(rng, []string{"pause", "resume", "pause"})}, nil
 		},
