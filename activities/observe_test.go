@@ -154,3 +154,27 @@ func TestMetricsCountSendsAndRoutePatterns(t *testing.T) {
 		}
 	}
 }
+
+// An enrolment's end is counted once under its program's kind and
+// outcome, however often the activity is retried.
+func TestEnrolmentEndCountedOnce(t *testing.T) {
+	r := newRig(t)
+	c := r.customer("c-end", "+821055550125", "end@example.com")
+	es, err := r.st.EnrolCustomers(r.ctx, r.programID, 1, []int64{c}, func(c int64) string { return fmt.Sprintf("end/%d", c) })
+	if err != nil || len(es) != 1 {
+		t.Fatalf("enrol: %v %v", es, err)
+	}
+	labels := map[string]string{"kind": "happy_call", "outcome": "completed"}
+	before := metricstest.Sum(metricstest.Scrape(t), "dangol_enrolments_ended_total", labels)
+	for range 2 {
+		if err := r.acts.EndEnrolment(r.ctx, es[0].ID, "completed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := metricstest.Sum(metricstest.Scrape(t), "dangol_enrolments_ended_total", labels); got-before != 1 {
+		t.Fatalf("dangol_enrolments_ended_total%v went from %v to %v, want one more", labels, before, got)
+	}
+	if e, err := r.st.Enrolment(r.ctx, es[0].ID); err != nil || e.Status != store.EnrolmentEnded || deref(e.Outcome) != "completed" {
+		t.Fatalf("enrolment after end: %+v %v", e, err)
+	}
+}
