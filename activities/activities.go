@@ -13,6 +13,7 @@ import (
 
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
+	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/store"
 )
 
@@ -68,7 +69,11 @@ func (a *Activities) MarkEnrolmentActive(ctx context.Context, enrolmentID int64)
 
 // EndEnrolment records how an enrolment ended.
 func (a *Activities) EndEnrolment(ctx context.Context, enrolmentID int64, outcome string) error {
-	return storeErr("end enrolment", a.Store.EndEnrolment(ctx, enrolmentID, outcome))
+	kind, ended, err := a.Store.EndEnrolmentOfKind(ctx, enrolmentID, outcome)
+	if ended {
+		metrics.EnrolmentEnded(kind, outcome)
+	}
+	return storeErr("end enrolment", err)
 }
 
 // Gate is the database's view of whether a touch may go ahead. Signals

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/store"
 )
 
@@ -76,6 +77,7 @@ func (a *Activities) FanOutPage(ctx context.Context, fanOutID int64) (FanOutPage
 	if _, err := a.Store.AdvanceFanOut(ctx, f.ID, after, res.Signalled, res.Ended, res.Done); err != nil {
 		return FanOutPageResult{}, storeErr("fan-out progress", err)
 	}
+	metrics.FanOutPage(f.Signal, res.Signalled, res.Ended, res.Done)
 	activity.RecordHeartbeat(ctx, after)
 	return res, nil
 }

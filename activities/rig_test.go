@@ -48,14 +48,20 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	return newRigLogging(t, quiet)
+}
+
+// newRigLogging is newRig whose webhook handler and stand-in log to log.
+func newRigLogging(t *testing.T, log *slog.Logger) *rig {
+	t.Helper()
 	ctx := context.Background()
 	st, _ := testenv.Store(t)
 	testenv.PutSettings(t, st, testenv.AnyHourSettings())
 	hooks := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(hooks.Close)
-	hooks.Config.Handler = (&api.Server{Store: st, TwilioAuthToken: authToken, PublicBaseURL: hooks.URL, Logger: quiet}).Handler()
+	hooks.Config.Handler = (&api.Server{Store: st, TwilioAuthToken: authToken, PublicBaseURL: hooks.URL, Logger: log}).Handler()
 
-	standin := twiliostandin.New(twiliostandin.Options{AuthToken: authToken, CallbackDelay: 50 * time.Millisecond, Logger: quiet})
+	standin := twiliostandin.New(twiliostandin.Options{AuthToken: authToken, CallbackDelay: 50 * time.Millisecond, Logger: log})
 	standinHTTP := httptest.NewServer(standin)
 	t.Cleanup(func() { standinHTTP.Close(); standin.Close() })
 	sender, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: accountSID, AuthToken: authToken, From: fromNumber, APIBase: standinHTTP.URL, HTTPTimeout: 5 * time.Second})

@@ -43,7 +43,7 @@ func (a *Activities) policyFor(ctx context.Context, req SendRequest, c store.Cus
 			var loosened error
 			p.settings, p.whenCapped, loosened = ProgramSettings(s, params)
 			if loosened != nil {
-				logger(ctx).Warn("program overrides no longer tighten the settings; using the settings", "program", prog.ID, "error", loosened)
+				logger(ctx).Warn("program overrides no longer tighten the settings; using the settings", "program_id", prog.ID, "error", loosened)
 			}
 		}
 	} else if req.Purpose != "" {

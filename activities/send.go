@@ -15,6 +15,7 @@ import (
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -80,9 +81,10 @@ type SendResult struct {
 // No message outlives its retries in pending or sending: an error no retry
 // will follow (non-retryable, or the last attempt of the budget) settles
 // the row first.
-func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (SendResult, error) {
+func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (res SendResult, err error) {
 	var claimed store.Message
-	res, err := a.sendMessage(ctx, req, &claimed)
+	defer func() { count(req.Channel, claimed, res) }()
+	res, err = a.sendMessage(ctx, req, &claimed)
 	if err == nil || claimed.ID == 0 {
 		return res, scrub(err, claimed.Recipient)
 	}
@@ -99,6 +101,15 @@ func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (SendResu
 		return resultOf(m), scrub(err, claimed.Recipient)
 	}
 	return resultOf(m), nonRetryable(ErrTypeRetryBudget, fmt.Errorf("message %d: retries exhausted: %w", m.ID, scrub(err, claimed.Recipient)))
+}
+
+// count records the message's outcome in dangol_messages_total when this
+// attempt moved it (it was open when claimed) to a final or held state;
+// an attempt that found it settled, or that will be retried, counts nothing.
+func count(channel string, claimed store.Message, res SendResult) {
+	if claimed.ID != 0 && open(claimed.Status) && res.Status != "" && res.Status != store.MessagePending && res.Status != store.MessageSending {
+		metrics.Message(channel, claimed.Purpose, res.Status)
+	}
 }
 
 // settle ends a message that is still pending or sending after its last

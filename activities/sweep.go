@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dangol/dangol/enrol"
+	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -80,11 +81,13 @@ func (a *Activities) EnrolPage(ctx context.Context, req EnrolPageRequest) (Enrol
 	res := EnrolPageResult{NextAfter: req.AfterCustomerID, Done: len(ids) < req.Limit}
 	if len(ids) > 0 {
 		res.NextAfter = ids[len(ids)-1]
-		if _, err := a.Store.EnrolCustomers(ctx, p.ID, p.Version, ids, func(c int64) string {
+		created, err := a.Store.EnrolCustomers(ctx, p.ID, p.Version, ids, func(c int64) string {
 			return programs.EnrolmentWorkflowID(p.Kind, p.ID, c)
-		}); err != nil {
+		})
+		if err != nil {
 			return EnrolPageResult{}, storeErr("enrol customers", err)
 		}
+		metrics.EnrolmentsStarted(p.Kind, len(created))
 	}
 	upTo := res.NextAfter
 	if res.Done {

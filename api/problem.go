@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -59,7 +60,7 @@ func renderError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrConflict):
 		p = conflict("the request conflicts with the resource's current state")
 	default:
-		slog.ErrorContext(r.Context(), "request failed", "error", err, "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()))
+		slog.ErrorContext(r.Context(), "request failed", "error", err, "route", metrics.Route(r), "request_id", middleware.GetReqID(r.Context()))
 		p = &Problem{Type: "about:blank", Title: "Internal error", Status: http.StatusInternalServerError,
 			Detail: "request " + middleware.GetReqID(r.Context()) + " failed; see the server log"}
 	}

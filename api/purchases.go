@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
@@ -158,6 +159,13 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 	byID := map[int64]store.Program{}
 	for _, prog := range active {
 		byID[prog.ID] = prog
+	}
+	if created {
+		// A new purchase's enrolments are new rows; a repeated one's
+		// were counted when it was first recorded.
+		for _, e := range enrolments {
+			metrics.EnrolmentsStarted(byID[e.ProgramID].Kind, 1)
+		}
 	}
 	for _, e := range enrolments {
 		if e.Status != store.EnrolmentPending {

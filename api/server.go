@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"go.temporal.io/sdk/client"
 
+	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/store"
 )
 
@@ -28,6 +29,10 @@ type Server struct {
 	// LinkSecret verifies the links customers follow (unsubscribe).
 	LinkSecret []byte
 	Logger     *slog.Logger
+	// Metrics, when set, is served unauthenticated at /metrics (like
+	// /healthz); dangol serve sets it unless METRICS_ADDR moves it to a
+	// listener of its own.
+	Metrics http.Handler
 }
 
 // Handler builds the router.
@@ -35,6 +40,7 @@ func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
 	r.Use(s.logRequests)
+	r.Use(metrics.HTTP)
 	r.Use(middleware.Recoverer)
 	r.Use(limitBody)
 	r.Use(checkParams(r))
@@ -47,6 +53,9 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
+	if s.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", s.Metrics)
+	}
 	r.Post("/webhooks/twilio/status", s.twilioStatus)
 	r.Post("/webhooks/twilio/inbound", s.twilioInbound)
 	r.Get("/s/{token}", s.surveyForm)
@@ -84,14 +93,16 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// logRequests logs each request under its route pattern, never its raw
+// path: paths carry customers' external ids and link tokens.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		start := time.Now()
 		next.ServeHTTP(ww, r)
 		s.logger().LogAttrs(r.Context(), slog.LevelInfo, "http",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", ww.Status()),
-			slog.Duration("took", time.Since(start)), slog.String("request_id", middleware.GetReqID(r.Context())))
+			slog.String("method", r.Method), slog.String("route", metrics.Route(r)), slog.Int("status", metrics.Status(ww)),
+			slog.Int64("duration_ms", time.Since(start).Milliseconds()), slog.String("request_id", middleware.GetReqID(r.Context())))
 	})
 }
 

@@ -25,7 +25,12 @@ type Config struct {
 	Twilio        Twilio
 	SMTP          SMTP
 	LogLevel      string
-	Grades        Grades
+	// LogFormat is json (the default) or text (make dev).
+	LogFormat string
+	// MetricsAddr, when set, serves /metrics on a listener of its own;
+	// empty: /metrics is on HTTP_ADDR.
+	MetricsAddr string
+	Grades      Grades
 	// LinkSecret signs the links customers follow (unsubscribe); see
 	// package links.
 	LinkSecret []byte
@@ -87,6 +92,8 @@ var Vars = []Var{
 	{"SMTP_HELO", "dangol.localhost", "HELO/EHLO name (a domain)"},
 	{"DANGOL_LINK_SECRET", DevLinkSecret, "signs customers' unsubscribe links, at least 32 bytes (secret; the default is for development only)"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"LOG_FORMAT", "json", "json (one JSON object a line) or text (make dev sets text)"},
+	{"METRICS_ADDR", "", "address of a separate Prometheus /metrics listener (empty: /metrics on HTTP_ADDR, unauthenticated like /healthz)"},
 	{"GRADES_HOUR", "3", "hour of day (0-23, in GRADES_TIME_ZONE) the A/B/C grading job runs"},
 	{"GRADES_WINDOW_DAYS", "365", "days of purchases grades are computed over"},
 	{"GRADES_A_TOP_SHARE", "0.2", "share of the window's buyers, by spend, graded A (0-1]"},
@@ -121,6 +128,10 @@ func Load() (Config, error) {
 	if tls != "none" && tls != "starttls" && tls != "tls" {
 		return Config{}, fmt.Errorf("SMTP_TLS: %q is not none, starttls or tls", tls)
 	}
+	logFormat := get("LOG_FORMAT")
+	if logFormat != "json" && logFormat != "text" {
+		return Config{}, fmt.Errorf("LOG_FORMAT: %q is not json or text", logFormat)
+	}
 	grades, err := loadGrades()
 	if err != nil {
 		return Config{}, err
@@ -152,9 +163,11 @@ func Load() (Config, error) {
 			HeloName: get("SMTP_HELO"),
 			Timeout:  15 * time.Second,
 		},
-		LogLevel:   get("LOG_LEVEL"),
-		Grades:     grades,
-		LinkSecret: []byte(linkSecret),
+		LogLevel:    get("LOG_LEVEL"),
+		LogFormat:   logFormat,
+		MetricsAddr: get("METRICS_ADDR"),
+		Grades:      grades,
+		LinkSecret:  []byte(linkSecret),
 	}, nil
 }
 

@@ -350,6 +350,7 @@ export TWILIO_FROM='+15005550006'
 export TWILIO_API_BASE='http://127.0.0.1:8089'
 export SMTP_HOST='127.0.0.1'
 export SMTP_PORT='1025'
+export LOG_FORMAT='text'
 EOF
 # shellcheck source=/dev/null
 source "$DEV/env"

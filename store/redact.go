@@ -15,7 +15,8 @@ const Redacted = "[recipient]"
 // message names the number it refused). A phone number is removed in the
 // forms providers write it: E.164 with and without '+', and the national
 // number with and without the trunk 0 (+821012345678, 821012345678,
-// 01012345678, 1012345678); an address whatever its case.
+// 01012345678, 1012345678) and as people write it (010-1234-5678,
+// +82 10-1234-5678); an address whatever its case.
 func Redact(text, recipient string) string {
 	if text == "" || recipient == "" {
 		return text
@@ -25,7 +26,9 @@ func Redact(text, recipient string) string {
 		forms = append(forms, recipient[1:])
 		if n, err := phonenumbers.Parse(recipient, ""); err == nil {
 			if national := phonenumbers.GetNationalSignificantNumber(n); len(national) >= 6 {
-				forms = append(forms, "0"+national, national)
+				forms = append(forms, "0"+national, national,
+					// As people write it: 010-1234-5678, +82 10-1234-5678.
+					phonenumbers.Format(n, phonenumbers.NATIONAL), phonenumbers.Format(n, phonenumbers.INTERNATIONAL))
 			}
 		}
 	}

@@ -237,7 +237,8 @@ func (w *birthday) apply(ctx workflow.Context, c BirthdayChanged) {
 	case validBirthday(c.Month, c.Day):
 		w.in.Month, w.in.Day = c.Month, c.Day
 	default:
-		workflow.GetLogger(ctx).Warn("invalid birthday ignored", "month", c.Month, "day", c.Day)
+		// The date itself is personal data: it stays out of the log.
+		workflow.GetLogger(ctx).Warn("invalid birthday ignored", "program_id", w.in.ProgramID, "enrolment_id", w.in.EnrolmentID)
 		return
 	}
 	w.record(ctx, "", "birthday_changed", birthdayString(c))

@@ -370,7 +370,7 @@ func (r *runner) send(ctx workflow.Context, action string, req activities.SendRe
 			if errors.As(err, &appErr) {
 				reason = appErr.Type() + ": " + appErr.Message()
 			}
-			workflow.GetLogger(ctx).Warn("message not sent", "key", req.Key, "error", err)
+			workflow.GetLogger(ctx).Warn("message not sent", "program_id", r.ProgramID, "enrolment_id", r.EnrolmentID, "key", req.Key, "error", err)
 			r.record(ctx, req.Template.Step, action, "failed: "+reason)
 			return
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/config"
 	"github.com/dangol/dangol/demo"
+	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
@@ -57,7 +58,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dangol: config:", err)
 		os.Exit(2)
 	}
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level(cfg.LogLevel)})))
+	slog.SetDefault(newLogger(os.Stderr, cfg))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -98,6 +99,16 @@ func main() {
 		slog.Error("dangol failed", "command", os.Args[1], "error", err)
 		os.Exit(1)
 	}
+}
+
+// newLogger is the process's logger: JSON, one object a line, for log
+// collectors; text for a person at a terminal (make dev sets LOG_FORMAT=text).
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level(cfg.LogLevel)}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 func level(s string) slog.Level {
@@ -194,14 +205,35 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 	defer st.Close()
 	tc, err := client.DialContext(ctx, client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(slog.Default()),
+		Logger:         tlog.NewStructuredLogger(slog.Default()),
+		MetricsHandler: metrics.TemporalHandler(),
 	})
 	if err != nil {
 		return fmt.Errorf("temporal %s: %w", cfg.TemporalAddress, err)
 	}
 	defer tc.Close()
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	// /metrics: on a listener of its own when METRICS_ADDR is set (the
+	// only way a --role worker process is scraped), else on the API's.
+	var apiMetrics http.Handler
+	switch {
+	case cfg.MetricsAddr != "":
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			slog.Info("metrics listening", "addr", cfg.MetricsAddr)
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		defer func() { _ = msrv.Close() }()
+	case role == "worker":
+		slog.Warn("METRICS_ADDR is not set: this worker's metrics are not served")
+	default:
+		apiMetrics = metrics.Handler()
+	}
 	if role == "all" || role == "worker" {
 		acts, err := buildActivities(cfg, st)
 		if err != nil {
@@ -222,7 +254,7 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 			Handler: (&api.Server{
 				Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue,
 				TwilioAuthToken: cfg.Twilio.AuthToken, PublicBaseURL: cfg.PublicBaseURL,
-				LinkSecret: cfg.LinkSecret,
+				LinkSecret: cfg.LinkSecret, Metrics: apiMetrics,
 			}).Handler(),
 			ReadHeaderTimeout: 10 * time.Second,
 		}
