@@ -144,7 +144,7 @@ func (s *Store) EnrolCustomers(ctx context.Context, q EligibleQuery, version int
 	}
 	var out []Enrolment
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('enrol:' || $1::text, 0))`, q.ProgramID); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('enrol:' || $1::bigint::text, 0))`, q.ProgramID); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `
