@@ -116,7 +116,7 @@ func TestCheckGateSeesConversionsSinceTheEnrolmentStarted(t *testing.T) {
 	wb := f.program(programs.KindWelcomeBack)
 	lapsed := f.customer("lapsed")
 	f.buy(lapsed, time.Now().AddDate(0, 0, -120), nil)
-	enrolled, err := f.st.EnrolCustomers(f.ctx, wb.ID, 1, []int64{lapsed.ID}, func(c int64) string { return fmt.Sprintf("wb/%d", c) })
+	enrolled, err := f.st.EnrolCustomers(f.ctx, store.EligibleQuery{ProgramID: wb.ID, Now: time.Now()}, 1, []int64{lapsed.ID}, func(c int64) string { return fmt.Sprintf("wb/%d", c) }, nil)
 	if err != nil || len(enrolled) != 1 {
 		t.Fatalf("enrol: %+v %v", enrolled, err)
 	}

@@ -70,20 +70,24 @@ func (a *Activities) EnrolPage(ctx context.Context, req EnrolPageRequest) (Enrol
 		return EnrolPageResult{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program %d (%s) does not enrol by audience", p.ID, p.Kind))
 	}
 	sw := seg.SweepSettings()
-	ids, err := a.Store.EligibleCustomers(ctx, store.EligibleQuery{
+	q := store.EligibleQuery{
 		ProgramID: req.ProgramID, Filter: sw.Audience, Now: time.Now(),
 		CooldownMonths: sw.Cooldown.Months, CooldownDays: sw.Cooldown.Days, CooldownExact: sw.Cooldown.Exact,
 		AfterCustomerID: req.AfterCustomerID, Limit: req.Limit,
-	})
+	}
+	ids, err := a.Store.EligibleCustomers(ctx, q)
 	if err != nil {
 		return EnrolPageResult{}, storeErr("eligible customers", err)
 	}
 	res := EnrolPageResult{NextAfter: req.AfterCustomerID, Done: len(ids) < req.Limit}
 	if len(ids) > 0 {
 		res.NextAfter = ids[len(ids)-1]
-		created, err := a.Store.EnrolCustomers(ctx, p.ID, p.Version, ids, func(c int64) string {
+		// Held-out customers are written ended, in control: they are not
+		// pending, so nothing below starts a workflow for them.
+		prog := enrol.Program{ID: p.ID, Kind: p.Kind, Version: p.Version, Params: params}
+		created, err := a.Store.EnrolCustomers(ctx, q, p.Version, ids, func(c int64) string {
 			return programs.EnrolmentWorkflowID(p.Kind, p.ID, c)
-		})
+		}, func(c int64) bool { return enrol.Control(prog, c) })
 		if err != nil {
 			return EnrolPageResult{}, storeErr("enrol customers", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -209,16 +210,19 @@ func planEnrolments(active []store.Program, p store.Purchase, purchaseCount int)
 		if err != nil {
 			return nil, err
 		}
+		// A held-out customer is enrolled in control: recorded ended, so
+		// postPurchase starts no workflow for it.
+		control := enrol.Control(enrol.Program{ID: prog.ID, Kind: prog.Kind, Version: prog.Version, Params: params}, p.CustomerID)
 		switch params := params.(type) {
 		case *programs.HappyCall:
 			if params.Qualifies(p.Category, p.Product) {
 				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version,
-					WorkflowID: workflows.HappyCallWorkflowID(prog.ID, p.ID), PerPurchase: true})
+					WorkflowID: workflows.HappyCallWorkflowID(prog.ID, p.ID), PerPurchase: true, Control: control})
 			}
 		case *programs.SecondPurchase:
 			if purchaseCount == 1 {
 				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version,
-					WorkflowID: programs.EnrolmentWorkflowID(prog.Kind, prog.ID, p.CustomerID)})
+					WorkflowID: programs.EnrolmentWorkflowID(prog.Kind, prog.ID, p.CustomerID), Control: control})
 			}
 		}
 	}

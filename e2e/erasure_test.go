@@ -86,17 +86,17 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 	openTask(first.ID) // the 3mo call stays open until the erasure
 
 	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "컴백", "kind": "welcome_back", "params": map[string]any{
-		"audience": map[string]any{"last_purchase_older_than_days": 0},
-		"coupon":   map[string]any{"kind": "amount", "value": "10000", "valid_for": "5m"}, "reminder_before": "4m",
+		"audience": map[string]any{"last_purchase_older_than_days": 0}, "holdout_percent": 0,
+		"coupon": map[string]any{"kind": "amount", "value": "10000", "valid_for": "5m"}, "reminder_before": "4m",
 	}}, &welcome)
 	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "휴면", "kind": "dormant_wakeup", "params": map[string]any{
-		"audience": map[string]any{"last_purchase_older_than_days": 0},
+		"audience": map[string]any{"last_purchase_older_than_days": 0}, "holdout_percent": 0,
 		"steps": []map[string]any{
 			{"key": "d0", "offset": "0s", "channel": "sms", "message": map[string]any{"text": "{{.Name}}님, 잘 지내시죠?"}},
 			{"key": "d1", "offset": "1s", "channel": "email", "survey": true, "message": map[string]any{"subject": "{{.Name}}님 의견", "text": "알려주세요: {{.SurveyURL}}"}},
 		},
 	}}, &dormant)
-	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "생일", "kind": "birthday", "params": map[string]any{}}, &birthday)
+	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "생일", "kind": "birthday", "params": map[string]any{"holdout_percent": 0}}, &birthday)
 	for _, p := range []programOut{welcome, dormant, birthday} {
 		s.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/sweep", p.ID), nil, nil)
 	}

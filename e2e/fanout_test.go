@@ -31,7 +31,7 @@ func TestProgramLifecycleFansOutInBackground(t *testing.T) {
 	seedCustomers(t, s, "fan", n, 120)
 	var prog programOut
 	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "컴백", "kind": "welcome_back", "params": map[string]any{
-		"lapsed_days": 90, "coupon": map[string]any{"valid_for": "30d"},
+		"lapsed_days": 90, "coupon": map[string]any{"valid_for": "30d"}, "holdout_percent": 0,
 	}}, &prog)
 	s.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/sweep", prog.ID), nil, nil)
 	live := func() int {

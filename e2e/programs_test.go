@@ -75,7 +75,7 @@ func TestDormantWakeupEndToEnd(t *testing.T) {
 	}
 	var prog programOut
 	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "휴면 깨우기", "kind": "dormant_wakeup", "params": map[string]any{
-		"lapsed_days": 180,
+		"lapsed_days": 180, "holdout_percent": 0,
 		"steps": []map[string]any{
 			{"key": "d0", "offset": "0s", "channel": "sms", "message": map[string]any{"text": "{{.Name}}님, 잘 지내시죠?"}},
 			{"key": "d30", "offset": "2s", "channel": "email", "message": map[string]any{"subject": "소식", "text": "새 상품 소식"}},
@@ -127,7 +127,7 @@ func TestBirthdayEnrolmentEndToEnd(t *testing.T) {
 	}, nil)
 	s.putCustomer("no-bday", "+821066660002", "")
 	var prog programOut
-	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "생일 축하", "kind": "birthday", "params": map[string]any{}}, &prog)
+	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "생일 축하", "kind": "birthday", "params": map[string]any{"holdout_percent": 0}}, &prog)
 	s.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/sweep", prog.ID), nil, nil)
 	var e store.Enrolment
 	eventually(t, 20*time.Second, "birthday enrolment to run", func() bool {

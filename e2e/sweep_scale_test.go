@@ -47,7 +47,8 @@ func TestSweepScale(t *testing.T) {
 	// then sleep, so the figure is the sweep's, not the SMS provider's.
 	var prog programOut
 	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "scale", "kind": "dormant_wakeup", "params": map[string]any{
-		"steps": []map[string]any{{"key": "d30", "offset": "30d", "channel": "sms", "message": map[string]any{"text": "안녕하세요"}}},
+		"holdout_percent": 0, // every customer is started: the figure is the start rate
+		"steps":           []map[string]any{{"key": "d30", "offset": "30d", "channel": "sms", "message": map[string]any{"text": "안녕하세요"}}},
 	}}, &prog)
 	start := time.Now()
 	s.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/sweep", prog.ID), nil, nil)

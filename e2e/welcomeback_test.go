@@ -85,7 +85,7 @@ func TestWelcomeBackEnrolledBySchedule(t *testing.T) {
 
 	var prog programOut
 	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "컴백 쿠폰", "kind": "welcome_back", "params": map[string]any{
-		"lapsed_days": 90, "every": "2s",
+		"lapsed_days": 90, "every": "2s", "holdout_percent": 0, // TestSweepHoldsOutControl covers the control group
 		"coupon":          map[string]any{"kind": "amount", "value": "10000", "valid_for": "60s"},
 		"reminder_before": "25s",
 	}}, &prog)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,13 +28,16 @@ type Enrolment struct {
 	StartedAt      *time.Time `json:"started_at"`
 	EndedAt        *time.Time `json:"ended_at"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// Control: held out as the program's control group (issue 9), ended
+	// at enrolment with outcome "control" and sent nothing.
+	Control bool `json:"control"`
 }
 
-const enrolmentCols = `id, program_id, program_version, customer_id, purchase_id, workflow_id, status, outcome, started_at, ended_at, created_at`
+const enrolmentCols = `id, program_id, program_version, customer_id, purchase_id, workflow_id, status, outcome, started_at, ended_at, created_at, control`
 
 func scanEnrolment(row pgx.Row) (Enrolment, error) {
 	var e Enrolment
-	err := row.Scan(&e.ID, &e.ProgramID, &e.ProgramVersion, &e.CustomerID, &e.PurchaseID, &e.WorkflowID, &e.Status, &e.Outcome, &e.StartedAt, &e.EndedAt, &e.CreatedAt)
+	err := row.Scan(&e.ID, &e.ProgramID, &e.ProgramVersion, &e.CustomerID, &e.PurchaseID, &e.WorkflowID, &e.Status, &e.Outcome, &e.StartedAt, &e.EndedAt, &e.CreatedAt, &e.Control)
 	return e, notFound(err)
 }
 
@@ -110,27 +114,62 @@ func (s *Store) EnrolmentWorkflowID(ctx context.Context, id int64) (string, erro
 	return wf, notFound(err)
 }
 
+// OutcomeControl is the outcome of a control enrolment (enrol.OutcomeControl).
+const OutcomeControl = "control"
+
 // EnrolCustomers creates enrolments for customers in one statement and
 // returns the ones created: a customer already in the program (a live
 // enrolment) is skipped by the unique index, so two sweeps racing never
 // enrol anyone twice. workflowID names each enrolment's workflow.
-func (s *Store) EnrolCustomers(ctx context.Context, programID int64, version int, customerIDs []int64, workflowID func(customerID int64) string) ([]Enrolment, error) {
+//
+// control (nil: none) picks the customers held out as the control group:
+// their rows are written ended (outcome "control", started and ended at
+// enrolment) so no workflow is started for them and the cooldown counts
+// from the enrolment. An ended row is not guarded by the live index, so
+// the insert runs under a per-program lock and checks q's cooldown again
+// for every customer: a page read before another attempt's page committed
+// (a timed-out activity still running beside its retry) enrols no one twice.
+func (s *Store) EnrolCustomers(ctx context.Context, q EligibleQuery, version int, customerIDs []int64, workflowID func(customerID int64) string, control func(customerID int64) bool) ([]Enrolment, error) {
 	if len(customerIDs) == 0 {
 		return nil, nil
 	}
+	if q.Now.IsZero() {
+		return nil, errors.New("enrol customers: EligibleQuery.Now is required")
+	}
 	ids := make([]string, len(customerIDs))
+	held := make([]bool, len(customerIDs))
 	for i, c := range customerIDs {
 		ids[i] = workflowID(c)
+		held[i] = control != nil && control(c)
 	}
-	rows, err := s.pool.Query(ctx, `
-		INSERT INTO enrolments (program_id, program_version, customer_id, workflow_id)
-		SELECT $1, $2, c, w FROM unnest($3::bigint[], $4::text[]) AS t(c, w)
-		ON CONFLICT DO NOTHING
-		RETURNING `+enrolmentCols, programID, version, customerIDs, ids)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Enrolment, error) { return scanEnrolment(r) })
+	var out []Enrolment
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('enrol:' || $1::bigint::text, 0))`, q.ProgramID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			INSERT INTO enrolments (program_id, program_version, customer_id, workflow_id, control, status, outcome, started_at, ended_at)
+			SELECT $1, $2, t.c, t.w, t.k,
+			       CASE WHEN t.k THEN 'ended' ELSE 'pending' END,
+			       CASE WHEN t.k THEN '`+OutcomeControl+`' END,
+			       CASE WHEN t.k THEN now() END,
+			       CASE WHEN t.k THEN now() END
+			FROM unnest($3::bigint[], $4::text[], $5::bool[]) AS t(c, w, k)
+			WHERE NOT EXISTS (
+				SELECT 1 FROM enrolments e
+				WHERE e.program_id = $1 AND e.customer_id = t.c AND NOT e.per_purchase
+				  AND (e.status <> 'ended'
+				       OR e.ended_at > $6::timestamptz - make_interval(months => $7::int, days => $8::int, secs => $9::float8)))
+			ON CONFLICT DO NOTHING
+			RETURNING `+enrolmentCols, q.ProgramID, version, customerIDs, ids, held,
+			q.Now, q.CooldownMonths, q.CooldownDays, q.CooldownExact.Seconds())
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Enrolment, error) { return scanEnrolment(r) })
+		return err
+	})
+	return out, err
 }
 
 // Enrolment loads an enrolment.

@@ -25,7 +25,7 @@ const maxJourneyEnrolments = 100
 func (s *Store) CustomerJourney(ctx context.Context, customerID int64) ([]JourneyEnrolment, error) {
 	rows, err := s.pool.Query(ctx, `SELECT * FROM (
 			SELECT e.id, e.program_id, e.program_version, e.customer_id, e.purchase_id, e.workflow_id, e.status, e.outcome,
-			       e.started_at, e.ended_at, e.created_at, p.name, p.kind
+			       e.started_at, e.ended_at, e.created_at, e.control, p.name, p.kind
 			FROM enrolments e JOIN programs p ON p.id = e.program_id
 			WHERE e.customer_id = $1 ORDER BY e.id DESC LIMIT $2) t ORDER BY id`, customerID, maxJourneyEnrolments)
 	if err != nil {
@@ -35,7 +35,7 @@ func (s *Store) CustomerJourney(ctx context.Context, customerID int64) ([]Journe
 		var j JourneyEnrolment
 		e := &j.Enrolment
 		err := r.Scan(&e.ID, &e.ProgramID, &e.ProgramVersion, &e.CustomerID, &e.PurchaseID, &e.WorkflowID, &e.Status, &e.Outcome,
-			&e.StartedAt, &e.EndedAt, &e.CreatedAt, &j.ProgramName, &j.ProgramKind)
+			&e.StartedAt, &e.EndedAt, &e.CreatedAt, &e.Control, &j.ProgramName, &j.ProgramKind)
 		return j, err
 	})
 	if err != nil || len(out) == 0 {

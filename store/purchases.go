@@ -44,6 +44,9 @@ type EnrolmentPlan struct {
 	// PerPurchase enrolments (happy call) belong to the purchase; others
 	// (second purchase) to the customer, at most one live at a time.
 	PerPurchase bool
+	// Control: held out (enrol.Control); the row is written ended with
+	// outcome "control" and no workflow starts for it.
+	Control bool
 }
 
 // RecordPurchase stores a purchase and, only when it is new, the
@@ -100,11 +103,13 @@ func (s *Store) RecordPurchase(ctx context.Context, p Purchase, plan func(p Purc
 		}
 		for _, pl := range plans {
 			e, err := scanEnrolment(tx.QueryRow(ctx, `
-				INSERT INTO enrolments (program_id, program_version, customer_id, purchase_id, workflow_id, per_purchase)
-				VALUES ($1, $2, $3, $4, $5, $6)
+				INSERT INTO enrolments (program_id, program_version, customer_id, purchase_id, workflow_id, per_purchase,
+					control, status, outcome, started_at, ended_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7 THEN 'ended' ELSE 'pending' END,
+					CASE WHEN $7 THEN '`+OutcomeControl+`' END, CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END)
 				ON CONFLICT DO NOTHING
 				RETURNING `+enrolmentCols,
-				pl.ProgramID, pl.ProgramVersion, stored.CustomerID, stored.ID, pl.WorkflowID, pl.PerPurchase))
+				pl.ProgramID, pl.ProgramVersion, stored.CustomerID, stored.ID, pl.WorkflowID, pl.PerPurchase, pl.Control))
 			if err == ErrNotFound {
 				continue // already enrolled: a customer is in a program once at a time
 			}
