@@ -15,7 +15,7 @@ import (
 	"github.com/dangol/dangol/workflows"
 )
 
-// A welcome-back sweep over 1,000 lapsed customers holding out 10%
+// A welcome-back sweep over 300 lapsed customers holding out 10%
 // records exactly the hash's choice as control enrolments, starts no
 // workflow for them (Temporal counts the treated only), sends them
 // nothing (the stand-in), and a second sweep enrols no one again.
