@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"go.temporal.io/sdk/client"
 
+	"github.com/dangol/dangol/apidoc"
 	"github.com/dangol/dangol/store"
 )
 
@@ -47,6 +48,8 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.ready)
+	r.Get("/openapi.json", apidoc.ServeJSON)
+	r.Get("/docs", apidoc.ServeDocs)
 	r.Post("/webhooks/twilio/status", s.twilioStatus)
 	r.Post("/webhooks/twilio/inbound", s.twilioInbound)
 	r.Get("/s/{token}", s.surveyForm)
