@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/apidoc"
+	"github.com/dangol/dangol/coupons"
 )
 
 // pendingRoutes are documented routes that other branches add to the
@@ -241,5 +244,167 @@ func TestNullBodyIsRefused(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM customers WHERE external_id = 'c-null'`); n != 0 {
 		t.Fatalf("%d customers made of a null body", n)
+	}
+}
+
+// TestOpenAPIContractMainFlows drives the main flows a retailer's systems
+// and staff use; the contract transport checks each request and response
+// against the document (and this test that they happened as documented).
+func TestOpenAPIContractMainFlows(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+
+	e.must(http.StatusOK, "GET", "/openapi.json", nil, nil)
+	if r := e.call("GET", "/docs", nil); r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("/docs: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+
+	// Settings.
+	var settings map[string]any
+	e.must(http.StatusOK, "GET", "/v1/settings", nil, &settings)
+	e.must(http.StatusOK, "PUT", "/v1/settings", map[string]any{"sender_name": "한빛전자", "sender_contact": "02-123-4567",
+		"opt_out_number": "080-123-4567", "default_time_zone": "Asia/Seoul", "default_country": "KR",
+		"quiet_hours": map[string]any{}, "frequency_cap": map[string]any{"max": 100, "window_days": 1},
+		"reconfirm_every_days": 730, "release_spread_minutes": 0}, nil)
+
+	// Customers and their consent history.
+	customer := map[string]any{"name": "김민수", "phone": "+821012345678", "email": "minsu@example.com", "birthday": "1990-05-01",
+		"consent": map[string]any{"sms": grant(true, "pos"), "email": grant(true, "pos"), "call": grant(true, "pos")}}
+	e.must(http.StatusCreated, "PUT", "/v1/customers/c-1", customer, nil)
+	e.must(http.StatusOK, "PUT", "/v1/customers/c-1", with(customer, map[string]any{"consent": map[string]any{"email": grant(false, "web")}}), nil)
+	e.must(http.StatusOK, "GET", "/v1/customers/c-1", nil, nil)
+	var consents struct {
+		Consents []map[string]any `json:"consents"`
+	}
+	e.must(http.StatusOK, "GET", "/v1/customers/c-1/consents?limit=10", nil, &consents)
+	if len(consents.Consents) != 4 {
+		t.Fatalf("%d consent events, want 4 (3 grants, 1 withdrawal)", len(consents.Consents))
+	}
+	e.call("PUT", "/v1/customers/c-2", map[string]any{"phone": "010-1234"}).wantProblem(t, http.StatusBadRequest, "phone")
+
+	// Programs: create, read, list, change, pause and resume.
+	var p programOut
+	e.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "해피콜", "kind": "happy_call", "params": map[string]any{
+		"categories": []any{"가전"}, "call_window": "2d",
+		"touches": []any{map[string]any{"offset": "3d", "sms": "{{.Name}}님 감사합니다"}, map[string]any{"offset": "7d", "call": true}}}}, &p)
+	path := fmt.Sprintf("/v1/programs/%d", p.ID)
+	e.must(http.StatusOK, "GET", path, nil, nil)
+	e.must(http.StatusOK, "GET", "/v1/programs?kind=happy_call&status=active", nil, nil)
+	e.must(http.StatusOK, "PATCH", path, map[string]any{"name": "해피콜 2"}, nil)
+	e.must(http.StatusOK, "POST", path+"/preview", map[string]any{"customer_id": "c-1"}, nil)
+	e.must(http.StatusOK, "POST", "/v1/programs:preview", map[string]any{"program": map[string]any{"name": "초안", "kind": "welcome_back"}}, nil)
+	e.must(http.StatusOK, "POST", "/v1/audiences:preview", map[string]any{"audience": map[string]any{"last_purchase_older_than_days": 30}}, nil)
+	e.must(http.StatusAccepted, "POST", path+"/pause", nil, nil)
+	e.must(http.StatusAccepted, "POST", path+"/resume", nil, nil)
+	e.call("POST", "/v1/programs", map[string]any{"name": "x", "kind": "nope"}).wantProblem(t, http.StatusBadRequest, "kind")
+
+	// A purchase enrols the customer; the journey shows it.
+	var bought purchaseOut
+	e.must(http.StatusCreated, "POST", "/v1/purchases", purchase("o-1", "c-1", "가전", time.Now().Add(-time.Hour)), &bought)
+	if len(bought.Enrolments) != 1 {
+		t.Fatalf("%d enrolments, want 1", len(bought.Enrolments))
+	}
+	e.terminateAfter(bought.Enrolments[0].WorkflowID)
+	e.must(http.StatusOK, "POST", "/v1/purchases", purchase("o-1", "c-1", "가전", bought.PurchasedAt), nil)
+	var journey struct {
+		Enrolments []map[string]any `json:"enrolments"`
+	}
+	e.must(http.StatusOK, "GET", "/v1/customers/c-1/journey", nil, &journey)
+	if len(journey.Enrolments) != 1 {
+		t.Fatalf("journey has %d enrolments, want 1", len(journey.Enrolments))
+	}
+
+	// Call tasks and coupons, as the workflows would write them.
+	var task int64
+	if err := e.db.QueryRow(ctx, `INSERT INTO call_tasks (idempotency_key, customer_id, enrolment_id, due_at, kind, store)
+		SELECT 'contract-1', customer_id, id, now(), 'happy_call', '강남점' FROM enrolments WHERE id = $1 RETURNING id`, bought.Enrolments[0].ID).Scan(&task); err != nil {
+		t.Fatal(err)
+	}
+	e.must(http.StatusOK, "GET", "/v1/call-tasks?status=open&store=%EA%B0%95%EB%82%A8%EC%A0%90", nil, nil)
+	e.must(http.StatusOK, "POST", fmt.Sprintf("/v1/call-tasks/%d/complete", task), map[string]any{"outcome": "reached", "note": "만족"}, nil)
+	code, err := coupons.NewCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(ctx, `INSERT INTO coupons (code, idempotency_key, program_id, enrolment_id, customer_id, kind, value, expires_at)
+		SELECT $1, 'contract-1', $2, id, customer_id, 'amount', 10000, now() + interval '30 days' FROM enrolments WHERE id = $3`,
+		code, p.ID, bought.Enrolments[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	e.must(http.StatusOK, "GET", "/v1/coupons/"+code, nil, nil)
+	e.must(http.StatusOK, "POST", "/v1/coupons/"+code+"/redeem", map[string]any{"order_id": "o-2"}, nil)
+	e.must(http.StatusOK, "GET", "/v1/customers/c-1/journey", nil, nil)
+
+	// Consents due, an 080 list, erasure.
+	e.must(http.StatusOK, "GET", "/v1/consents:due?limit=10", nil, nil)
+	e.must(http.StatusOK, "POST", "/v1/opt-outs", map[string]any{"opt_outs": []any{map[string]any{"phone": "010-9999-0000"}}}, nil)
+	e.must(http.StatusCreated, "PUT", "/v1/customers/c-gone", map[string]any{"name": "이영희"}, nil)
+	e.must(http.StatusAccepted, "DELETE", "/v1/customers/c-gone", nil, nil)
+	e.call("GET", "/v1/customers/c-gone", nil).wantProblem(t, http.StatusNotFound, "")
+}
+
+// fakeAPI answers every request with the given status, content type
+// and body, to see the contract transport catch what breaks the contract.
+func fakeAPI(t *testing.T, status int, ctype, body string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestContractTransportCatchesMismatches: the check the api tests rely
+// on fails on a response or an accepted request that breaks the document.
+func TestContractTransportCatchesMismatches(t *testing.T) {
+	auth := map[string]string{"Authorization": "Bearer k"}
+	for _, c := range []struct {
+		name, method, path, body string
+		header                   map[string]string
+		status                   int
+		ctype, answer            string
+		want                     string // in the error; "" for none
+	}{
+		{"customer as documented", "GET", "/v1/customers/c-1", "", auth, 200, "application/json",
+			`{"external_id":"c-1","name":"","phone":null,"email":null,"birthday":null,"time_zone":"Asia/Seoul","locale":"ko-KR","country":null,"consent":{},"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`, ""},
+		{"a field of the wrong type", "GET", "/v1/customers/c-1", "", auth, 200, "application/json",
+			`{"external_id":5,"name":"","phone":null,"email":null,"birthday":null,"time_zone":"Asia/Seoul","locale":"ko-KR","country":null,"consent":{},"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`, "does not match"},
+		{"an error that is no problem+json", "GET", "/v1/customers/c-1", "", auth, 404, "text/plain", "not found", "does not match"},
+		{"a problem without a title", "GET", "/v1/customers/c-1", "", auth, 400, "application/problem+json", `{"type":"about:blank","status":400}`, "does not match"},
+		{"an undocumented success status", "POST", "/v1/programs/1/pause", "", auth, 200, "application/json", `{}`, "does not match"},
+		{"an invalid request accepted", "POST", "/v1/call-tasks/1/complete", `{"outcome":"maybe"}`, auth, 200, "application/json", `{}`, "calls invalid"},
+		{"no API key accepted", "GET", "/v1/settings", "", nil, 200, "application/json", `{}`, "calls invalid"},
+		{"an invalid request refused", "POST", "/v1/call-tasks/1/complete", `{"outcome":"maybe"}`, auth, 400, "application/problem+json",
+			`{"type":"about:blank","title":"Invalid request","status":400,"field":"outcome"}`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := fakeAPI(t, c.status, c.ctype, c.answer)
+			var body io.Reader
+			if c.body != "" {
+				body = strings.NewReader(c.body)
+			}
+			req, err := http.NewRequest(c.method, base+c.path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			for k, v := range c.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := contractClient.Do(req)
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("unexpected: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("error %v, want one saying %q", err, c.want)
+			}
+		})
 	}
 }
