@@ -269,8 +269,10 @@ func TestOpenAPIContractMainFlows(t *testing.T) {
 	}
 
 	// Settings.
+	// What GET answers, PUT takes back (the README's guide edits it so).
 	var settings map[string]any
 	e.must(http.StatusOK, "GET", "/v1/settings", nil, &settings)
+	e.must(http.StatusOK, "PUT", "/v1/settings", settings, nil)
 	e.must(http.StatusOK, "PUT", "/v1/settings", map[string]any{"sender_name": "한빛전자", "sender_contact": "02-123-4567",
 		"opt_out_number": "080-123-4567", "default_time_zone": "Asia/Seoul", "default_country": "KR",
 		"quiet_hours": map[string]any{}, "frequency_cap": map[string]any{"max": 100, "window_days": 1},
@@ -347,6 +349,15 @@ func TestOpenAPIContractMainFlows(t *testing.T) {
 	// Consents due, an 080 list, erasure.
 	e.must(http.StatusOK, "GET", "/v1/consents:due?limit=10", nil, nil)
 	e.must(http.StatusOK, "POST", "/v1/opt-outs", map[string]any{"opt_outs": []any{map[string]any{"phone": "010-9999-0000"}}}, nil)
+	// As the README's guide sends it.
+	if r := e.request(e.url, "POST", "/v1/opt-outs", "phone,source\n010-9876-5432,080-vendor\n",
+		map[string]string{"Authorization": "Bearer " + e.key, "Content-Type": "text/csv"}); r.status != http.StatusOK {
+		t.Fatalf("080 list as CSV: %d %s", r.status, r.body)
+	}
+	e.must(http.StatusCreated, "PUT", "/v1/customers/c-2001", map[string]any{"name": "이영희", "phone": "+821098765432",
+		"email": "yh@example.com", "consent": map[string]any{"sms": grant(true, "pos")}}, nil)
+	e.must(http.StatusCreated, "POST", "/v1/purchases", map[string]any{"external_id": "o-2001", "customer_id": "c-2001", "amount": 35000,
+		"currency": "KRW", "category": "의류", "store": "강남점", "purchased_at": time.Now().UTC().Format(time.RFC3339)}, nil)
 	e.must(http.StatusCreated, "PUT", "/v1/customers/c-gone", map[string]any{"name": "이영희"}, nil)
 	e.must(http.StatusAccepted, "DELETE", "/v1/customers/c-gone", nil, nil)
 	e.call("GET", "/v1/customers/c-gone", nil).wantProblem(t, http.StatusNotFound, "")
