@@ -160,7 +160,7 @@ func TestMetricsCountSendsAndRoutePatterns(t *testing.T) {
 func TestEnrolmentEndCountedOnce(t *testing.T) {
 	r := newRig(t)
 	c := r.customer("c-end", "+821055550125", "end@example.com")
-	es, err := r.st.EnrolCustomers(r.ctx, r.programID, 1, []int64{c}, func(c int64) string { return fmt.Sprintf("end/%d", c) })
+	es, err := r.st.EnrolCustomers(r.ctx, store.EligibleQuery{ProgramID: r.programID, Now: time.Now()}, 1, []int64{c}, func(c int64) string { return fmt.Sprintf("end/%d", c) }, nil)
 	if err != nil || len(es) != 1 {
 		t.Fatalf("enrol: %v %v", es, err)
 	}

@@ -31,6 +31,12 @@ func decode(r *http.Request, v any) error {
 	if err := scanJSON(body); err != nil {
 		return err
 	}
+	// encoding/json takes null for an empty object; a client that sends
+	// it meant something else (PUT /v1/customers/x with null made a
+	// customer of nothing).
+	if string(bytes.TrimSpace(body)) == "null" {
+		return badField("body", "must be a JSON object, not null")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

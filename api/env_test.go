@@ -134,7 +134,7 @@ func (e *env) do(base, method, path string, body any, header map[string]string) 
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractClient.Do(req)
 	if err != nil {
 		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}

@@ -117,7 +117,7 @@ func (s *Server) previewProgram(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The body is optional: none (or only blanks) previews for the
+	// The body is optional: none (only blanks, or null) previews for the
 	// sample customer from now.
 	var in programPreviewInput
 	body, err := io.ReadAll(r.Body)
@@ -125,7 +125,7 @@ func (s *Server) previewProgram(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, decodeProblem(err))
 		return
 	}
-	if len(bytes.TrimSpace(body)) > 0 {
+	if b := bytes.TrimSpace(body); len(b) > 0 && string(b) != "null" {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := decode(r, &in); err != nil {
 			renderError(w, r, err)

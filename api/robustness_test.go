@@ -288,8 +288,10 @@ func robustExamples() map[string]example {
 	pick := func(rng *rand.Rand, s []string) string { return s[rng.IntN(len(s))] }
 	program := func(rng *rand.Rand, fx *robustFixtures) string { return pick(rng, fx.programIDs) }
 	return map[string]example{
-		"GET /healthz": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
-		"GET /readyz":  func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
+		"GET /healthz":      func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
+		"GET /readyz":       func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
+		"GET /openapi.json": func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
+		"GET /docs":         func(*rand.Rand, *robustFixtures, int) (map[string]string, any) { return nil, nil },
 		"GET /s/{token}": func(_ *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"token": fx.token}, nil
 		},

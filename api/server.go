@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"go.temporal.io/sdk/client"
 
+	"github.com/dangol/dangol/apidoc"
 	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/store"
 )
@@ -56,6 +57,8 @@ func (s *Server) Handler() http.Handler {
 	if s.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", s.Metrics)
 	}
+	r.Get("/openapi.json", apidoc.ServeJSON)
+	r.Get("/docs", apidoc.ServeDocs)
 	r.Post("/webhooks/twilio/status", s.twilioStatus)
 	r.Post("/webhooks/twilio/inbound", s.twilioInbound)
 	r.Get("/s/{token}", s.surveyForm)
