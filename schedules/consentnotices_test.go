@@ -3,23 +3,16 @@ package schedules_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"math/rand/v2"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/dangol/dangol/activities"
-	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
-	"github.com/dangol/dangol/twiliostandin"
 	"github.com/dangol/dangol/worker"
 	"github.com/dangol/dangol/workflows"
 )
@@ -28,25 +21,8 @@ import (
 // customer whose consent is two years old gets one reconfirmation SMS at
 // the stand-in, and the second run finds nothing to send.
 func TestConsentNoticesScheduleSendsOnce(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := client.Dial(client.Options{HostPort: testenv.Temporal(t), Logger: tlog.NewStructuredLogger(quiet)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	h := c.ScheduleClient().GetHandle(ctx, workflows.ConsentNoticesScheduleID)
-	t.Cleanup(func() { _ = h.Delete(context.Background()) })
-	queue := fmt.Sprintf("consent-notices-test-%d", rand.IntN(1e9))
-
-	const token = "0123456789abcdef0123456789abcdef"
-	standin := twiliostandin.New(twiliostandin.Options{AuthToken: token, CallbackDelay: 20 * time.Millisecond, Logger: quiet})
-	standinHTTP := httptest.NewServer(standin)
-	t.Cleanup(func() { standinHTTP.Close(); standin.Close() })
-	sender, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: token, From: "+15005550006", APIBase: standinHTTP.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newScheduleRig(t, workflows.ConsentNoticesScheduleID, "consent-notices-test")
+	ctx, c, h, queue, standin, sender := r.ctx, r.c, r.handle, r.queue, r.standin, r.sender
 	st, _ := testenv.Store(t)
 	phone := "+821055556666"
 	if _, _, err := st.UpsertCustomer(ctx, store.Customer{ExternalID: "c", Name: "김민수", Phone: &phone, TimeZone: "Asia/Seoul", Locale: "ko-KR",

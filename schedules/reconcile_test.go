@@ -3,19 +3,13 @@ package schedules_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"math/rand/v2"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/dangol/dangol/activities"
-	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
@@ -28,26 +22,9 @@ import (
 // off): the scheduled reconcile job asks the provider and the messages end
 // delivered, with one event each saying where the news came from.
 func TestReconcileScheduleFetchesLostDeliveryReports(t *testing.T) {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := client.Dial(client.Options{HostPort: testenv.Temporal(t), Logger: tlog.NewStructuredLogger(quiet)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	h := c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
-	t.Cleanup(func() { _ = h.Delete(context.Background()) })
-	queue := fmt.Sprintf("reconcile-test-%d", rand.IntN(1e9))
-
-	const token = "0123456789abcdef0123456789abcdef"
-	standin := twiliostandin.New(twiliostandin.Options{AuthToken: token, CallbackDelay: 20 * time.Millisecond, Logger: quiet})
-	standinHTTP := httptest.NewServer(standin)
-	t.Cleanup(func() { standinHTTP.Close(); standin.Close() })
+	r := newScheduleRig(t, workflows.ReconcileScheduleID, "reconcile-test")
+	ctx, c, h, queue, standin, sender := r.ctx, r.c, r.handle, r.queue, r.standin, r.sender
 	standin.SetCallbacks(false)
-	sender, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: token, From: "+15005550006", APIBase: standinHTTP.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
 	st, _ := testenv.Store(t)
 	acts := &activities.Activities{Store: st, SMS: sender, StatusCallbackURL: "http://127.0.0.1:9/webhooks/twilio/status"}
 	p, err := st.CreateProgram(ctx, "r", "happy_call", []byte(`{"touches":[{"key":"t1","offset":"1s","sms":"{{.Name}}님, 감사합니다"}]}`))
