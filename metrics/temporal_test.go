@@ -80,8 +80,7 @@ func TestTemporalSDKMetricsAreScraped(t *testing.T) {
 	if err := run.Get(ctx, &out); err != nil || out != "hello metrics" {
 		t.Fatalf("workflow: %q %v", out, err)
 	}
-	fams := metricstest.Scrape(t)
-	for _, c := range []struct {
+	want := []struct {
 		name   string
 		labels map[string]string
 	}{
@@ -89,7 +88,21 @@ func TestTemporalSDKMetricsAreScraped(t *testing.T) {
 		{"temporal_workflow_completed", map[string]string{"workflow_type": "hello", "task_queue": queue}},
 		{"temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "greet"}},
 		{"temporal_worker_start", map[string]string{"task_queue": queue}},
-	} {
+	}
+	// The worker counts the completion after it answered the workflow
+	// task, which the client may see first: scrape until all are there.
+	fams := metricstest.Scrape(t)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); fams = metricstest.Scrape(t) {
+		all := true
+		for _, c := range want {
+			all = all && metricstest.Sum(fams, c.name, c.labels) >= 1
+		}
+		if all {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range want {
 		if got := metricstest.Sum(fams, c.name, c.labels); got < 1 {
 			var names []string
 			for n := range fams {
