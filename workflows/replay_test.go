@@ -11,9 +11,9 @@ import (
 )
 
 // TestReplayCorpusIsAppendOnly guards the corpus: a committed history is
-// never changed or deleted, and every history is listed with its SHA-256
-// in testdata/HISTORIES.sha256 (e2e recordings add a new dated file and
-// its line; see histories.Add).
+// never changed or deleted, and every history is listed with its SHA-256,
+// in the frozen testdata/HISTORIES.sha256 or in its own <name>.sha256
+// (e2e recordings add both files; see histories.Add).
 func TestReplayCorpusIsAppendOnly(t *testing.T) {
 	if err := histories.Check("testdata"); err != nil {
 		t.Fatal(err)

@@ -53,3 +53,31 @@ func TestCheckNeedsTheManifest(t *testing.T) {
 		t.Fatal("a corpus without a manifest passed")
 	}
 }
+
+// A recording adds files and never rewrites one: the manifest and the
+// earlier recordings' checksum files are byte for byte as they were.
+func TestAddRewritesNoCommittedFile(t *testing.T) {
+	dir := t.TempDir()
+	day := time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
+	manifest := filepath.Join(dir, Manifest)
+	if err := os.WriteFile(manifest, []byte("frozen\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, err := Add(dir, "happycall", []byte(`{"events":[1]}`), day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(first + ".sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Add(dir, "happycall", []byte(`{"events":[2]}`), day); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(manifest); string(b) != "frozen\n" {
+		t.Fatalf("manifest rewritten: %q", b)
+	}
+	if b, _ := os.ReadFile(first + ".sha256"); string(b) != string(sum) {
+		t.Fatalf("first checksum file rewritten: %q", b)
+	}
+}
