@@ -109,18 +109,29 @@ func (s *Server) preferencesLink(c links.Claims) string {
 	return strings.TrimRight(s.PublicBaseURL, "/") + "/p/" + links.Sign(s.LinkSecret, p)
 }
 
+// preferenceCustomer loads the link's customer; a customer who no longer
+// exists gets the "gone" page, and false is returned when an answer was
+// written.
+func (s *Server) preferenceCustomer(w http.ResponseWriter, r *http.Request, id int64) (store.Customer, bool) {
+	cust, err := s.Store.CustomerByID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		renderPreferences(w, http.StatusOK, preferencesView{State: "gone"})
+		return cust, false
+	}
+	if err != nil {
+		renderError(w, r, err)
+		return cust, false
+	}
+	return cust, true
+}
+
 func (s *Server) preferencesForm(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.linkClaims(w, r, links.PurposePreferences)
 	if !ok {
 		return
 	}
-	cust, err := s.Store.CustomerByID(r.Context(), c.CustomerID)
-	if errors.Is(err, store.ErrNotFound) {
-		renderPreferences(w, http.StatusOK, preferencesView{State: "gone"})
-		return
-	}
-	if err != nil {
-		renderError(w, r, err)
+	cust, ok := s.preferenceCustomer(w, r, c.CustomerID)
+	if !ok {
 		return
 	}
 	renderPreferences(w, http.StatusOK, preferencesView{State: "form", Channels: offeredChannels(cust)})
@@ -167,13 +178,8 @@ func (s *Server) preferencesSave(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, badField("save", "missing: post the page's own form"))
 		return
 	}
-	cust, err := s.Store.CustomerByID(r.Context(), c.CustomerID)
-	if errors.Is(err, store.ErrNotFound) {
-		renderPreferences(w, http.StatusOK, preferencesView{State: "gone"})
-		return
-	}
-	if err != nil {
-		renderError(w, r, err)
+	cust, ok := s.preferenceCustomer(w, r, c.CustomerID)
+	if !ok {
 		return
 	}
 	want := map[string]bool{}
