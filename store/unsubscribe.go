@@ -10,7 +10,7 @@ import (
 // made through the link in a message.
 const SourceUnsubscribeLink = "unsubscribe link"
 
-// errConsentUnchanged rolls back a consent change that would change
+// errConsentUnchanged rolls back a consent write that would change
 // nothing.
 var errConsentUnchanged = errors.New("consent already as asked")
 
@@ -21,12 +21,19 @@ func (s *Store) WithdrawConsent(ctx context.Context, customerID int64, channel, 
 }
 
 // ChangeConsent grants or withdraws the customer's (advertising) consent
-// on channel through the same locked update the customer API uses, so the
-// change is recorded like any other, with actor as who made it. It reports
-// whether anything changed: a consent that already is as asked is left as
-// it is, with its time and source. before and after are the customer
-// around the change (equal when nothing changed).
+// on one channel, with actor as who made the change (see setConsents).
 func (s *Store) ChangeConsent(ctx context.Context, customerID int64, channel string, granted bool, source, actor string, at time.Time) (changed bool, before, after Customer, err error) {
+	return s.setConsents(ctx, customerID, map[string]bool{channel: granted}, source, actor, at)
+}
+
+// setConsents sets the customer's consent on each channel in want through
+// the same locked update the customer API uses, so each change is
+// recorded like any other (consent_events, with actor and source, at at).
+// Channels not in want, channels already as wanted, and a withdrawal of a
+// consent never given keep their time and source. It reports whether
+// anything changed; before and after are the customer around the change
+// (equal when nothing did). ErrNotFound: the customer is gone.
+func (s *Store) setConsents(ctx context.Context, customerID int64, want map[string]bool, source, actor string, at time.Time) (changed bool, before, after Customer, err error) {
 	c, err := s.CustomerByID(ctx, customerID)
 	if err != nil {
 		return false, c, c, err
@@ -37,16 +44,24 @@ func (s *Store) ChangeConsent(ctx context.Context, customerID int64, channel str
 		if old == nil || old.ID != customerID {
 			return Customer{}, ErrNotFound
 		}
-		if old.Consent[channel].Granted == granted {
-			before = *old
-			return Customer{}, errConsentUnchanged
-		}
+		before = *old
 		next := *old
-		next.Consent = make(map[string]Consent, len(old.Consent)+1)
+		next.Consent = make(map[string]Consent, len(old.Consent)+len(want))
 		for ch, v := range old.Consent {
 			next.Consent[ch] = v
 		}
-		next.Consent[channel] = Consent{Granted: granted, At: at, Source: source}
+		n := 0
+		for ch, granted := range want {
+			if old.Consent[ch].Granted == granted {
+				// As asked already, or never given and not wanted.
+				continue
+			}
+			next.Consent[ch] = Consent{Granted: granted, At: at, Source: source}
+			n++
+		}
+		if n == 0 {
+			return Customer{}, errConsentUnchanged
+		}
 		return next, nil
 	})
 	if errors.Is(err, errConsentUnchanged) {
