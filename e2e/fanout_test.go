@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 
+	"github.com/dangol/dangol/metrics/metricstest"
 	"github.com/dangol/dangol/workflows"
 )
 
@@ -29,6 +30,18 @@ func TestProgramLifecycleFansOutInBackground(t *testing.T) {
 	s.startWorker()
 	const n = 620 // two pages of the fan-out
 	seedCustomers(t, s, "fan", n, 120)
+	// An operator sees the sweep's enrolments, the fan-outs' progress and
+	// the ends on /metrics (other tests may count too: at least ours).
+	counters := func() [4]float64 {
+		f := metricstest.Scrape(t)
+		return [4]float64{
+			metricstest.Sum(f, "dangol_enrolments_started_total", map[string]string{"kind": "welcome_back"}),
+			metricstest.Sum(f, "dangol_fanout_enrolments_total", nil),
+			metricstest.Sum(f, "dangol_fanouts_completed_total", nil),
+			metricstest.Sum(f, "dangol_enrolments_ended_total", map[string]string{"kind": "welcome_back", "outcome": "stopped"}),
+		}
+	}
+	before := counters()
 	var prog programOut
 	s.must(http.StatusCreated, "POST", "/v1/programs", map[string]any{"name": "컴백", "kind": "welcome_back", "params": map[string]any{
 		"lapsed_days": 90, "coupon": map[string]any{"valid_for": "30d"}, "holdout_percent": 0,
@@ -100,4 +113,12 @@ func TestProgramLifecycleFansOutInBackground(t *testing.T) {
 		t.Fatalf("fan-out workflow is %s", st)
 	}
 	saveHistory(t, s.tc, workflows.ProgramFanOutWorkflowID(prog.ID), "fanout.json")
+
+	after := counters()
+	for i, want := range [4]float64{n, 2 * n, 2, n} {
+		name := [4]string{"enrolments started", "fan-out enrolments", "fan-outs completed", "enrolments ended stopped"}[i]
+		if got := after[i] - before[i]; got < want {
+			t.Errorf("/metrics: %s grew by %v, want at least %v", name, got, want)
+		}
+	}
 }
