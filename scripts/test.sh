@@ -44,6 +44,23 @@ if ! have_pg; then
 	have_pg || die "installed the postgresql package, but still found no initdb/postgres"
 fi
 
+# The customer pages (preferences, unsubscribe) are tested in a real
+# headless browser: Debian's chromium package.
+have_browser() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }
+if ! have_browser; then
+	command -v apt-get >/dev/null || die "no Chromium found; install chromium (the browser tests need it)"
+	sudo=""
+	if [[ $EUID -ne 0 ]]; then
+		command -v sudo >/dev/null || die "Chromium is not installed and installing it needs root: apt-get install -y chromium"
+		sudo=sudo
+	fi
+	say "installing Chromium (apt-get install -y chromium)"
+	$sudo apt-get update
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+	have_browser || die "installed the chromium package, but found no chromium on PATH"
+fi
+export DANGOL_REQUIRE_BROWSER=1
+
 export DANGOL_TEMPORAL_BIN=$ROOT/bin/temporal
 say "go test ./..."
 go test -count=1 -timeout 15m "$@" ./...
