@@ -22,21 +22,18 @@ type policy struct {
 	purpose    string
 }
 
-// policyFor reads the settings (the defaults when none or broken are
-// stored: a broken settings row must not stop every message, and the
+// policyFor takes the loaded settings (the defaults when none or broken
+// are stored: a broken settings row must not stop every message, and the
 // defaults are the strict ones), tightens them by the program's own
 // overrides, and works out the customer's country, zone and the message's
 // purpose.
-func (a *Activities) policyFor(ctx context.Context, req SendRequest, c store.Customer) (policy, error) {
-	s, err := a.settings(ctx)
-	if err != nil {
-		return policy{}, err
-	}
+func policyFor(ctx context.Context, req SendRequest, d store.SendData, c store.Customer) (policy, error) {
+	s := loadedSettings(ctx, d)
 	p := policy{settings: s, whenCapped: compliance.WhenCappedWait, purpose: compliance.PurposeService}
 	if req.Template.ProgramID != 0 {
-		prog, err := a.Store.Program(ctx, req.Template.ProgramID)
-		if err != nil {
-			return policy{}, storeErr("program", err)
+		prog := d.Program
+		if prog == nil {
+			return policy{}, storeErr("program", store.ErrNotFound)
 		}
 		p.purpose = req.PurposeOf(prog.Kind)
 		if params, err := programs.Decode(prog.Kind, prog.Params); err == nil {
@@ -51,6 +48,15 @@ func (a *Activities) policyFor(ctx context.Context, req SendRequest, c store.Cus
 	}
 	p.country, p.loc = CustomerPlace(c, p.settings)
 	return p, nil
+}
+
+// loadedSettings are the loaded settings, the defaults when the stored
+// ones are broken (logged).
+func loadedSettings(ctx context.Context, d store.SendData) compliance.Settings {
+	if d.SettingsErr != nil {
+		logger(ctx).Warn("stored settings are broken; using the defaults", "error", d.SettingsErr)
+	}
+	return d.Settings
 }
 
 // ProgramSettings are the settings tightened by the program's own
@@ -123,34 +129,55 @@ func (a *Activities) decorate(p policy, channel string, customerID int64, text r
 }
 
 // verdict is what the rules say of a message nothing has been sent for
-// yet: go (nil), or its final or held state, recorded.
-func (a *Activities) verdict(ctx context.Context, p policy, c store.Customer, msg store.Message, lastTry bool, decorated error) (*SendResult, error) {
+// yet: go (nil), or its final or held state, recorded. markSending: a
+// message that may go is also marked sending, in the round trip that
+// takes its place under the cap (sent; nil when that was not done here).
+func (a *Activities) verdict(ctx context.Context, p policy, c store.Customer, msg store.Message, lastTry bool, decorated error, markSending bool) (_ *SendResult, sent *store.Message, _ error) {
 	now := time.Now()
 	if decorated != nil {
-		return a.hold(ctx, msg, "settings incomplete: "+decorated.Error(), now.Add(time.Hour), lastTry)
+		res, err := a.hold(ctx, msg, "settings incomplete: "+decorated.Error(), now.Add(time.Hour), lastTry)
+		return res, nil, err
 	}
 	if p.purpose == compliance.PurposeMarketing && consentLapsed(c, msg.Channel, p.settings, now) {
-		return a.suppress(ctx, msg, compliance.ReasonConsentLapsed)
+		res, err := a.suppress(ctx, msg, compliance.ReasonConsentLapsed)
+		return res, nil, err
 	}
 	if at, held := compliance.Release(now, p.loc, p.country, p.purpose, c.NightConsent(), p.settings, c.ID); held {
-		return a.hold(ctx, msg, compliance.ReasonQuietHours, at, lastTry)
+		res, err := a.hold(ctx, msg, compliance.ReasonQuietHours, at, lastTry)
+		return res, nil, err
 	}
 	if p.purpose != compliance.PurposeMarketing {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cap := p.settings.FrequencyCap
-	ok, freeAt, err := a.Store.TakeMarketingPlace(ctx, c.ID, msg.ID, cap.Max, cap.Window())
+	var ok bool
+	var freeAt time.Time
+	var err error
+	if markSending {
+		var m store.Message
+		ok, freeAt, m, err = a.Store.TakeMarketingPlaceAndMarkSending(ctx, c.ID, msg.ID, cap.Max, cap.Window())
+		if ok && err != nil {
+			return nil, nil, storeErr("mark sending", err)
+		}
+		if ok {
+			sent = &m
+		}
+	} else {
+		ok, freeAt, err = a.Store.TakeMarketingPlace(ctx, c.ID, msg.ID, cap.Max, cap.Window())
+	}
 	switch {
 	case err != nil:
-		return nil, storeErr("frequency cap", err)
+		return nil, nil, storeErr("frequency cap", err)
 	case ok:
-		return nil, nil
+		return nil, sent, nil
 	case freeAt.IsZero() || p.whenCapped == compliance.WhenCappedSkip:
-		return a.suppress(ctx, msg, compliance.ReasonCapped)
+		res, err := a.suppress(ctx, msg, compliance.ReasonCapped)
+		return res, nil, err
 	}
 	// The place frees at freeAt; customers released together are spread
 	// over the first minutes, as at the end of quiet hours.
-	return a.hold(ctx, msg, compliance.ReasonCapped, freeAt.Add(compliance.Spread(c.ID, p.settings.ReleaseSpreadMinutes)), lastTry)
+	res, err := a.hold(ctx, msg, compliance.ReasonCapped, freeAt.Add(compliance.Spread(c.ID, p.settings.ReleaseSpreadMinutes)), lastTry)
+	return res, nil, err
 }
 
 // consentLapsed: the customer's advertising consent on the channel was

@@ -2,11 +2,14 @@ package activities
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -202,25 +205,39 @@ func scrub(err error, recipient string) error {
 }
 
 func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *store.Message) (SendResult, error) {
-	if prev, err := a.Store.MessageByKey(ctx, req.Key); err == nil && !open(prev.Status) {
-		return resultOf(prev), nil
-	}
-	customer, err := a.Store.CustomerByID(ctx, req.CustomerID)
+	d, err := a.load(ctx, req)
 	if err != nil {
-		return SendResult{}, storeErr("customer", err)
+		return SendResult{}, err
 	}
+	if prev := d.Message; prev != nil && !open(prev.Status) {
+		return resultOf(*prev), nil
+	}
+	if d.Customer == nil {
+		return SendResult{}, storeErr("customer", store.ErrNotFound)
+	}
+	customer := *d.Customer
 	if customer.ErasedAt != nil {
 		// Nothing to send to and nothing to record: no row is written, so
 		// no text about the customer is made after they were erased.
 		return SendResult{Status: store.MessageSuppressed, Reason: store.ErasedMarker}, nil
 	}
 	x := extras{purchaseID: req.PurchaseID, couponID: req.CouponID}
-	if req.Survey {
+	switch {
+	case req.Survey && d.SurveyToken != "":
+		x.surveyURL = a.surveyLink(d.SurveyToken)
+	case req.Survey:
+		// The load made no link (the key's message or the customer
+		// changed between its statements): make it on its own.
 		if x.surveyURL, err = a.surveyURL(ctx, req.EnrolmentID, req.CustomerID, req.Template.Step); err != nil {
 			return SendResult{}, err
 		}
 	}
-	text, err := a.render(ctx, req.Template, req.Channel, req.CustomerID, x)
+	var text rendered
+	if req.Template.Builtin != "" {
+		text, err = a.renderBuiltin(ctx, req.Template, req.Channel, req.CustomerID)
+	} else {
+		text, err = renderLoaded(req.Template, req.Channel, d, x)
+	}
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -237,7 +254,7 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	if req.EnrolmentID != 0 {
 		enrolment = &req.EnrolmentID
 	}
-	p, err := a.policyFor(ctx, req, customer)
+	p, err := policyFor(ctx, req, d, customer)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -251,8 +268,12 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 		enc, segments, _ := compliance.Segments(text.body)
 		draft.Encoding, draft.Segments = &enc, &segments
 	}
-	msg, err := a.Store.ClaimMessage(ctx, draft)
-	if err != nil {
+	// A message already under the key (an earlier attempt's) was read
+	// by the load; the claim is for a new one.
+	var msg store.Message
+	if d.Message != nil {
+		msg = *d.Message
+	} else if msg, err = a.Store.ClaimMessage(ctx, draft); err != nil {
 		return SendResult{}, storeErr("claim message", err)
 	}
 	if msg.Status == store.MessageHeld {
@@ -270,9 +291,13 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	}
 	reason := suppression(customer, req.Channel, msg.Recipient, p.purpose == compliance.PurposeMarketing)
 	if reason == "" && req.Channel == store.ChannelSMS {
-		if invalid, err := a.Store.PhoneInvalid(ctx, msg.Recipient); err != nil {
-			return SendResult{}, storeErr("phone invalid", err)
-		} else if invalid {
+		invalid, known := d.PhoneInvalid(msg.Recipient)
+		if !known {
+			if invalid, err = a.Store.PhoneInvalid(ctx, msg.Recipient); err != nil {
+				return SendResult{}, storeErr("phone invalid", err)
+			}
+		}
+		if invalid {
 			reason = ReasonInvalidPhone
 		}
 	}
@@ -283,25 +308,59 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 		}
 		return *res, nil
 	}
+	var sending *store.Message
 	if msg.Status == store.MessagePending {
 		// The rules that may hold it; a message already sending passed
 		// them on an earlier attempt and may have reached the provider.
-		if res, err := a.verdict(ctx, p, customer, msg, req.LastTry, decorated); err != nil || res != nil {
-			if err != nil {
-				return SendResult{}, err
-			}
+		// An SMS that may go is marked sending with its place under the
+		// cap, when it needs one.
+		res, marked, err := a.verdict(ctx, p, customer, msg, req.LastTry, decorated, req.Channel == store.ChannelSMS)
+		if err != nil {
+			return SendResult{}, err
+		}
+		if res != nil {
 			return *res, nil
 		}
+		sending = marked
 	}
 	if req.Channel == store.ChannelEmail {
 		return a.sendMail(ctx, msg)
 	}
 	wasSending := msg.Status == store.MessageSending
-	msg, err = a.Store.MarkSending(ctx, msg.ID)
-	if err != nil {
-		return SendResult{}, storeErr("mark sending", err)
+	if sending == nil {
+		m, err := a.Store.MarkSending(ctx, msg.ID)
+		if err != nil {
+			return SendResult{}, storeErr("mark sending", err)
+		}
+		sending = &m
 	}
-	return a.sendSMS(ctx, msg, wasSending)
+	return a.sendSMS(ctx, *sending, wasSending)
+}
+
+// load reads what the send of req needs, in one round trip (see
+// store.LoadForSend); the survey link is made in it when asked for.
+func (a *Activities) load(ctx context.Context, req SendRequest) (store.SendData, error) {
+	in := store.SendLoad{Key: req.Key, CustomerID: req.CustomerID, ProgramID: req.Template.ProgramID, Version: req.Template.Version}
+	if req.Template.Builtin == "" {
+		in.PurchaseID, in.CouponID = req.PurchaseID, req.CouponID
+	}
+	if req.Survey {
+		b := make([]byte, 18)
+		if _, err := rand.Read(b); err != nil {
+			return store.SendData{}, err
+		}
+		in.Survey = &store.SurveyLinkLoad{EnrolmentID: req.EnrolmentID, Step: req.Template.Step, NewToken: base64.RawURLEncoding.EncodeToString(b)}
+	}
+	d, err := a.Store.LoadForSend(ctx, in)
+	if err != nil {
+		return d, storeErr("load", err)
+	}
+	return d, nil
+}
+
+// surveyLink is the survey link of a token (as surveyURL makes it).
+func (a *Activities) surveyLink(token string) string {
+	return strings.TrimRight(a.PublicBaseURL, "/") + "/s/" + token
 }
 
 // open reports whether a message may still be sent: nothing final has

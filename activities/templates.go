@@ -47,19 +47,31 @@ type extras struct {
 
 // render reads the step's message from the program's current parameters,
 // falling back to the enrolment's version when the current one no longer
-// has that step, and fills it in. The body is bounded as the channel's
-// (an SMS, a mail body or a call script), the subject as a mail subject; a message
-// over its bound is a BadTemplate error, recorded as failed and never
-// retried, since the same data would render it too long again.
+// has that step, and fills it in (see renderLoaded), all it needs read in
+// one round trip.
 func (a *Activities) render(ctx context.Context, ref TemplateRef, channel string, customerID int64, x extras) (rendered, error) {
 	if ref.Builtin != "" {
 		return a.renderBuiltin(ctx, ref, channel, customerID)
 	}
-	msg, err := a.template(ctx, ref)
+	d, err := a.Store.LoadForSend(ctx, store.SendLoad{CustomerID: customerID, ProgramID: ref.ProgramID, Version: ref.Version,
+		PurchaseID: x.purchaseID, CouponID: x.couponID})
+	if err != nil {
+		return rendered{}, storeErr("load", err)
+	}
+	return renderLoaded(ref, channel, d, x)
+}
+
+// renderLoaded fills the step's message (see template) with the loaded
+// customer, purchase and coupon. The body is bounded as the channel's (an
+// SMS, a mail body or a call script), the subject as a mail subject; a
+// message over its bound is a BadTemplate error, recorded as failed and
+// never retried, since the same data would render it too long again.
+func renderLoaded(ref TemplateRef, channel string, d store.SendData, x extras) (rendered, error) {
+	msg, err := template(ref, d)
 	if err != nil {
 		return rendered{}, err
 	}
-	data, err := a.templateData(ctx, customerID, x)
+	data, err := templateData(d, x)
 	if err != nil {
 		return rendered{}, err
 	}
@@ -86,10 +98,12 @@ func RenderMessage(msg programs.Message, channel string, data programs.TemplateD
 	return subject, body, nil
 }
 
-func (a *Activities) template(ctx context.Context, ref TemplateRef) (programs.Message, error) {
-	p, err := a.Store.Program(ctx, ref.ProgramID)
-	if err != nil {
-		return programs.Message{}, storeErr("program", err)
+// template is the step's message in the program's current parameters,
+// or else in those of the enrolment's version.
+func template(ref TemplateRef, d store.SendData) (programs.Message, error) {
+	p := d.Program
+	if p == nil {
+		return programs.Message{}, storeErr("program", store.ErrNotFound)
 	}
 	params, err := programs.Decode(p.Kind, p.Params)
 	if err != nil {
@@ -98,11 +112,10 @@ func (a *Activities) template(ctx context.Context, ref TemplateRef) (programs.Me
 	if m, ok := params.Template(ref.Step, ref.Field); ok {
 		return m, nil
 	}
-	old, err := a.Store.ProgramVersionParams(ctx, ref.ProgramID, ref.Version)
-	if err != nil {
-		return programs.Message{}, storeErr("program version", err)
+	if d.VersionParams == nil {
+		return programs.Message{}, storeErr("program version", store.ErrNotFound)
 	}
-	if params, err = programs.Decode(p.Kind, old); err != nil {
+	if params, err = programs.Decode(p.Kind, d.VersionParams); err != nil {
 		return programs.Message{}, nonRetryable(ErrTypeBadTemplate, err)
 	}
 	if m, ok := params.Template(ref.Step, ref.Field); ok {
@@ -111,28 +124,18 @@ func (a *Activities) template(ctx context.Context, ref TemplateRef) (programs.Me
 	return programs.Message{}, nonRetryable(ErrTypeBadTemplate, fmt.Errorf("program %d has no message %s/%s", ref.ProgramID, ref.Step, ref.Field))
 }
 
-func (a *Activities) templateData(ctx context.Context, customerID int64, x extras) (programs.TemplateData, error) {
-	c, err := a.Store.CustomerByID(ctx, customerID)
-	if err != nil {
-		return programs.TemplateData{}, storeErr("customer", err)
+// templateData is TemplateData of the loaded rows the extras name.
+func templateData(d store.SendData, x extras) (programs.TemplateData, error) {
+	if d.Customer == nil {
+		return programs.TemplateData{}, storeErr("customer", store.ErrNotFound)
 	}
-	var p *store.Purchase
-	if x.purchaseID != 0 {
-		got, err := a.Store.PurchaseByID(ctx, x.purchaseID)
-		if err != nil {
-			return programs.TemplateData{}, storeErr("purchase", err)
-		}
-		p = &got
+	if x.purchaseID != 0 && d.Purchase == nil {
+		return programs.TemplateData{}, storeErr("purchase", store.ErrNotFound)
 	}
-	var cp *store.Coupon
-	if x.couponID != 0 {
-		got, err := a.Store.CouponByID(ctx, x.couponID)
-		if err != nil {
-			return programs.TemplateData{}, storeErr("coupon", err)
-		}
-		cp = &got
+	if x.couponID != 0 && d.Coupon == nil {
+		return programs.TemplateData{}, storeErr("coupon", store.ErrNotFound)
 	}
-	return TemplateData(c, p, cp, x.surveyURL), nil
+	return TemplateData(*d.Customer, d.Purchase, d.Coupon, x.surveyURL), nil
 }
 
 // TemplateData is what a template of the customer fills in, from the

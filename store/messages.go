@@ -104,21 +104,36 @@ func collectMessages(rows pgx.Rows, err error) ([]Message, error) {
 
 // ClaimMessage inserts the message under its idempotency key, or returns
 // the one already there: the unique key is what makes a retried send a
-// no-op. The recipient and body of the first claim win.
+// no-op. The recipient and body of the first claim win. A new message
+// and its first event are one statement.
 func (s *Store) ClaimMessage(ctx context.Context, m Message) (Message, error) {
 	got, err := scanMessage(s.pool.QueryRow(ctx, `
-		INSERT INTO messages (idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, status, purpose, segments, encoding, unsubscribe_url)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce(nullif($9, ''), 'service'), $10, $11, nullif($12, ''))
-		ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+messageCols,
+		WITH m AS (
+			INSERT INTO messages (idempotency_key, enrolment_id, customer_id, channel, recipient, subject, body, status, purpose, segments, encoding, unsubscribe_url)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce(nullif($9, ''), 'service'), $10, $11, nullif($12, ''))
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+messageCols+`),
+		e AS (INSERT INTO message_events (message_id, status) SELECT id, $8 FROM m)
+		SELECT * FROM m`,
 		m.IdempotencyKey, m.EnrolmentID, m.CustomerID, m.Channel, m.Recipient, m.Subject, m.Body, MessagePending,
 		m.Purpose, m.Segments, m.Encoding, m.UnsubscribeURL))
 	if err == ErrNotFound {
-		return scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE idempotency_key = $1`, m.IdempotencyKey))
-	}
-	if err == nil {
-		_, err = s.addEvent(ctx, s.pool, got.ID, MessagePending, nil, "")
+		return s.MessageByKey(ctx, m.IdempotencyKey)
 	}
 	return got, err
+}
+
+// updateMessage runs update, an UPDATE of one message that ends in its
+// WHERE clause, and appends the event to the history of the message it
+// changed, in one statement. ErrNotFound: it changed none.
+func (s *Store) updateMessage(ctx context.Context, update string, args []any, status string, detail map[string]string) (Message, error) {
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return Message{}, err
+	}
+	n := len(args)
+	return scanMessage(s.pool.QueryRow(ctx, `WITH m AS (`+update+` RETURNING `+messageCols+`),
+		e AS (INSERT INTO message_events (message_id, status, detail) SELECT id, $`+itoa(n+1)+`, $`+itoa(n+2)+`::jsonb FROM m)
+		SELECT * FROM m`, append(args, status, d)...))
 }
 
 type querier interface {
@@ -151,12 +166,9 @@ func (s *Store) addEvent(ctx context.Context, q querier, id int64, status string
 // quiet hours, capped, ...). Only a message nothing was sent for can be
 // held.
 func (s *Store) Hold(ctx context.Context, id int64, reason string, notBefore time.Time) (Message, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'held', error_code = 'held', error_message = $2,
-		not_before = $3, updated_at = now() WHERE id = $1 AND status IN ('pending', 'held') RETURNING `+messageCols, id, reason, notBefore))
-	if err == nil {
-		_, err = s.addEvent(ctx, s.pool, id, MessageHeld, map[string]string{"reason": reason, "not_before": notBefore.UTC().Format(time.RFC3339)}, "")
-	}
-	return m, err
+	return s.updateMessage(ctx, `UPDATE messages SET status = 'held', error_code = 'held', error_message = $2,
+		not_before = $3, updated_at = now() WHERE id = $1 AND status IN ('pending', 'held')`, []any{id, reason, notBefore},
+		MessageHeld, map[string]string{"reason": reason, "not_before": notBefore.UTC().Format(time.RFC3339)})
 }
 
 // Unhold makes a held message pending again with its text rendered anew
@@ -193,36 +205,35 @@ func (s *Store) MarkSendingOnce(ctx context.Context, id int64) (Message, error) 
 }
 
 func (s *Store) markSending(ctx context.Context, id int64, from string) (Message, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'sending', attempts = attempts + 1,
+	return scanMessage(s.pool.QueryRow(ctx, `WITH m AS (`+markSendingSQL(from)+`)
+		SELECT * FROM m`, id))
+}
+
+// markSendingSQL marks message $1 sending if it is in a state from
+// allows, and appends the attempt to its history: a data-modifying WITH
+// item (its own statement, or part of a larger one).
+func markSendingSQL(from string) string {
+	return `UPDATE messages SET status = 'sending', attempts = attempts + 1,
 		send_started_at = coalesce(send_started_at, now()), updated_at = now()
-		WHERE id = $1 AND `+from+` RETURNING `+messageCols, id))
-	if err == nil {
-		_, err = s.addEvent(ctx, s.pool, id, MessageSending, map[string]string{"attempt": itoa(m.Attempts)}, "")
-	}
-	return m, err
+		WHERE id = $1 AND ` + from + ` RETURNING ` + messageCols + `),
+		sending_event AS (INSERT INTO message_events (message_id, status, detail)
+			SELECT id, 'sending', jsonb_build_object('attempt', attempts::text) FROM m`
 }
 
 // MarkNotSent puts a message that was marked sending back to pending: the
 // channel answered that it did not take it, so a retry may send.
 func (s *Store) MarkNotSent(ctx context.Context, id int64, reason string) (Message, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'pending', updated_at = now()
-		WHERE id = $1 AND status = 'sending' RETURNING `+messageCols, id))
-	if err == nil {
-		_, err = s.addEvent(ctx, s.pool, id, MessagePending, map[string]string{"not_sent": reason}, "")
-	}
-	return m, err
+	return s.updateMessage(ctx, `UPDATE messages SET status = 'pending', updated_at = now()
+		WHERE id = $1 AND status = 'sending'`, []any{id}, MessagePending, map[string]string{"not_sent": reason})
 }
 
 // MarkAmbiguous records that a message may or may not have gone out (an
 // SMTP exchange cut after the end of data, or a crash in that window). It
 // is final: dangol does not send it again.
 func (s *Store) MarkAmbiguous(ctx context.Context, id int64, reason string) (Message, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'ambiguous', error_code = $2, error_message = $3, updated_at = now()
-		WHERE id = $1 AND status = 'sending' RETURNING `+messageCols, id, CodeOutcomeUnknown, reason))
-	if err == nil {
-		_, err = s.addEvent(ctx, s.pool, id, MessageAmbiguous, map[string]string{"code": CodeOutcomeUnknown, "reason": reason}, "")
-	}
-	return m, err
+	return s.updateMessage(ctx, `UPDATE messages SET status = 'ambiguous', error_code = $2, error_message = $3, updated_at = now()
+		WHERE id = $1 AND status = 'sending'`, []any{id, CodeOutcomeUnknown, reason},
+		MessageAmbiguous, map[string]string{"code": CodeOutcomeUnknown, "reason": reason})
 }
 
 // adoptable reports whether a message without a provider id may take the
@@ -239,8 +250,18 @@ func adoptable(m Message) bool {
 // message is recorded failed with that reason, since the provider gave no
 // id of its own to follow it by.
 func (s *Store) MarkAccepted(ctx context.Context, id int64, providerID, status string) (Message, error) {
-	var m Message
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	// The usual answer, for a message being sent that has no provider id
+	// and a provider id no message has, is one statement; anything else
+	// (a callback was faster, a repeated id, a settled message) is judged
+	// under the row's lock below.
+	m, err := s.updateMessage(ctx, `UPDATE messages SET provider_id = $2, status = $3, error_code = NULL, error_message = NULL, updated_at = now()
+		WHERE id = $1 AND provider_id IS NULL AND status IN ('pending', 'sending')
+		  AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.provider_id = $2)`, []any{id, providerID, status},
+		status, map[string]string{"provider_id": providerID})
+	if err == nil || (err != ErrNotFound && !isUniqueViolation(err)) {
+		return m, err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1 FOR UPDATE`, id)); err != nil {
 			return err
@@ -289,24 +310,17 @@ func (s *Store) MarkAccepted(ctx context.Context, id int64, providerID, status s
 // MarkFinal records a message that will not be sent: a permanent provider
 // error (failed) or a rule that held it back (suppressed).
 func (s *Store) MarkFinal(ctx context.Context, id int64, status, code, reason string) (Message, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = $2, error_code = $3, error_message = $4, updated_at = now()
-		WHERE id = $1 RETURNING `+messageCols, id, status, code, reason))
-	if err == nil {
-		_, err = s.addEvent(ctx, s.pool, id, status, map[string]string{"code": code, "reason": reason}, "")
-	}
-	return m, err
+	return s.updateMessage(ctx, `UPDATE messages SET status = $2, error_code = $3, error_message = $4, updated_at = now()
+		WHERE id = $1`, []any{id, status, code, reason}, status, map[string]string{"code": code, "reason": reason})
 }
 
 // GiveUp records a message whose sending stopped without an answer (its
 // retries ran out, a worker died on the last one): failed with the reason,
 // if it is still pending or sending. ErrNotFound: it is not (any more).
 func (s *Store) GiveUp(ctx context.Context, id int64, reason string) (Message, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
-		WHERE id = $1 AND status IN ('pending', 'sending') RETURNING `+messageCols, id, CodeRetryBudget, reason))
-	if err == nil {
-		_, err = s.addEvent(ctx, s.pool, id, MessageFailed, map[string]string{"code": CodeRetryBudget, "reason": reason}, "")
-	}
-	return m, err
+	return s.updateMessage(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'sending')`, []any{id, CodeRetryBudget, reason},
+		MessageFailed, map[string]string{"code": CodeRetryBudget, "reason": reason})
 }
 
 // ProviderReport is what the provider says about one of its messages: a
