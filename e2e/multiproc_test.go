@@ -195,9 +195,10 @@ func TestTwoAPIsTwoWorkers(t *testing.T) {
 		startProc(t, bin, fmt.Sprintf("api%d", i+1), "api", append(env, "HTTP_ADDR="+addr))
 		apis = append(apis, apiClient{t: t, base: "http://" + addr, key: key})
 	}
+	metricsAddrs := []string{freeAddr(t), freeAddr(t)}
 	workers := []*proc{
-		startProc(t, bin, "worker1", "worker", append(env, "HTTP_ADDR="+freeAddr(t))),
-		startProc(t, bin, "worker2", "worker", append(env, "HTTP_ADDR="+freeAddr(t))),
+		startProc(t, bin, "worker1", "worker", append(env, "HTTP_ADDR="+freeAddr(t), "METRICS_ADDR="+metricsAddrs[0])),
+		startProc(t, bin, "worker2", "worker", append(env, "HTTP_ADDR="+freeAddr(t), "METRICS_ADDR="+metricsAddrs[1])),
 	}
 	for _, a := range apis {
 		eventually(t, 30*time.Second, a.base+" ready", func() bool {
@@ -240,6 +241,7 @@ func TestTwoAPIsTwoWorkers(t *testing.T) {
 	// The sweep through one API, the purchases through both: each
 	// purchase is posted to the two APIs at once, as a retrying client
 	// behind a load balancer would.
+	began := time.Now()
 	apis[1].must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/sweep", wake.ID), nil, nil)
 	purchase := func(i int) {
 		body := map[string]any{
@@ -262,12 +264,15 @@ func TestTwoAPIsTwoWorkers(t *testing.T) {
 		purchase(i)
 	}
 
-	// Mid-run: some SMS are out, most are not.
+	// Mid-run, once each worker has sent some (the work is split), and
+	// most SMS are still to go: kill one worker.
 	total := nDormant + nBuyers
-	eventually(t, 60*time.Second, "the first SMS", func() bool { return len(standin.Messages()) >= total/5 })
+	eventually(t, 60*time.Second, "both workers to send", func() bool {
+		return len(standin.Messages()) >= total/5 && sentBy(metricsAddrs[0]) > 0 && sentBy(metricsAddrs[1]) > 0
+	})
 	sentAtKill := len(standin.Messages())
 	workers[0].kill9(t)
-	t.Logf("killed worker1 (SIGKILL) with %d of %d SMS sent", sentAtKill, total)
+	t.Logf("killed worker1 (SIGKILL) %s after the sweep began, with %d of %d SMS sent", time.Since(began).Round(time.Millisecond), sentAtKill, total)
 	for i := nBuyers / 2; i < nBuyers; i++ {
 		purchase(i)
 	}
@@ -279,6 +284,7 @@ func TestTwoAPIsTwoWorkers(t *testing.T) {
 		_ = st.Pool().QueryRow(ctx, `SELECT count(*) FROM enrolments WHERE program_id IN ($1, $2) AND status <> 'ended'`, wake.ID, happy.ID).Scan(&open)
 		return open == 0
 	})
+	t.Logf("all %d SMS sent and every enrolment ended %s after the sweep began", total, time.Since(began).Round(time.Millisecond))
 	// A late duplicate would show up by now (retries are seconds apart).
 	time.Sleep(3 * time.Second)
 
@@ -324,4 +330,26 @@ func TestTwoAPIsTwoWorkers(t *testing.T) {
 	if msgs != total || sent != total {
 		t.Errorf("messages table: %d SMS rows, %d of them sent, want %d", msgs, sent, total)
 	}
+}
+
+// sentBy is how many SMS a worker process has handed the provider, from
+// its /metrics (dangol_messages_total by result).
+func sentBy(metricsAddr string) float64 {
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var n float64
+	for line := range strings.Lines(string(b)) {
+		if strings.HasPrefix(line, "dangol_messages_total{") && strings.Contains(line, `channel="sms"`) &&
+			(strings.Contains(line, `result="queued"`) || strings.Contains(line, `result="accepted"`) || strings.Contains(line, `result="sent"`)) {
+			var v float64
+			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
+				n += v
+			}
+		}
+	}
+	return n
 }
