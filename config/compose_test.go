@@ -77,3 +77,14 @@ func TestComposeEnvironmentIsDeclared(t *testing.T) {
 		}
 	}
 }
+
+// Secrets never live in the repository: docker-compose.yml may pass the
+// cluster's secrets through from the shell (${VAR}), never hold them.
+func TestComposeHoldsNoClusterSecret(t *testing.T) {
+	env := composeEnv(t, "dangol")
+	for _, name := range []string{"TEMPORAL_API_KEY", "TEMPORAL_TLS_KEY"} {
+		if v, ok := env[name]; ok && !(strings.HasPrefix(v, "${") && strings.HasSuffix(v, "}")) {
+			t.Errorf("docker-compose.yml sets %s to a literal; pass it from the environment (%s: ${%s})", name, name, name)
+		}
+	}
+}

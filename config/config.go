@@ -34,6 +34,11 @@ type Config struct {
 	// LinkSecret signs the links customers follow (unsubscribe); see
 	// package links.
 	LinkSecret []byte
+	// Temporal holds TLS and credentials for a real cluster or Temporal
+	// Cloud; Database the pool; Worker the worker's tuning (cluster.go).
+	Temporal Temporal
+	Database Database
+	Worker   Worker
 }
 
 // Grades is the nightly A/B/C grading job: when it runs and its rules.
@@ -77,6 +82,20 @@ var Vars = []Var{
 	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
 	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
 	{"TEMPORAL_TASK_QUEUE", "dangol", "task queue the worker polls"},
+	{"TEMPORAL_TLS", "auto", "auto (TLS when a certificate, CA, server name or API key is set), on or off"},
+	{"TEMPORAL_TLS_CERT", "", "client certificate for mTLS: a PEM file path or the PEM itself"},
+	{"TEMPORAL_TLS_KEY", "", "the client certificate's private key: a PEM file path or the PEM itself (secret)"},
+	{"TEMPORAL_TLS_CA", "", "CA that signed the server's certificate (empty: the system's roots)"},
+	{"TEMPORAL_TLS_SERVER_NAME", "", "name to verify the server's certificate against (empty: the host of TEMPORAL_ADDRESS)"},
+	{"TEMPORAL_API_KEY", "", "Temporal Cloud API key, sent as a bearer token over TLS (secret)"},
+	{"DATABASE_MAX_CONNS", "", "connection pool size, 1-1000 (empty: pool_max_conns in DATABASE_URL, else max(4, CPUs))"},
+	{"DATABASE_STATEMENT_TIMEOUT", "30m", "PostgreSQL statement_timeout of every pooled connection, 100ms-24h, or 0 for none"},
+	{"WORKER_WORKFLOW_POLLERS", "8", "workflow task pollers per task queue, 2-256"},
+	{"WORKER_ACTIVITY_POLLERS", "8", "activity task pollers per task queue, 1-256"},
+	{"WORKER_MAX_ACTIVITIES", "1000", "activities one worker runs at once per task queue, 1-100000"},
+	{"WORKER_MAX_WORKFLOW_TASKS", "1000", "workflow tasks one worker runs at once per task queue, 2-100000"},
+	{"WORKER_STICKY_CACHE_SIZE", "10000", "workflows kept in the process's sticky cache, 1-1000000"},
+	{"WORKER_SMS_PER_SECOND", "0", "SMS sends a second across all workers (the sender's Twilio MPS); 0: no limit"},
 	{"HTTP_ADDR", "127.0.0.1:8080", "address the REST API listens on"},
 	{"PUBLIC_BASE_URL", "http://127.0.0.1:8080", "base URL providers use for webhooks (status callbacks)"},
 	{"TWILIO_ACCOUNT_SID", "", "Twilio Account SID, AC and 32 hex digits (required to send SMS)"},
@@ -136,6 +155,18 @@ func Load() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	temporal, err := loadTemporal()
+	if err != nil {
+		return Config{}, err
+	}
+	database, err := loadDatabase()
+	if err != nil {
+		return Config{}, err
+	}
+	wk, err := loadWorker()
+	if err != nil {
+		return Config{}, err
+	}
 	linkSecret := get("DANGOL_LINK_SECRET")
 	if len(linkSecret) < links.MinSecretLen {
 		return Config{}, fmt.Errorf("DANGOL_LINK_SECRET: is %d bytes; it must be at least %d (e.g. openssl rand -hex 32)", len(linkSecret), links.MinSecretLen)
@@ -144,7 +175,10 @@ func Load() (Config, error) {
 		DatabaseURL:       get("DATABASE_URL"),
 		TemporalAddress:   get("TEMPORAL_ADDRESS"),
 		TemporalNamespace: get("TEMPORAL_NAMESPACE"),
+		Temporal:          temporal,
 		TaskQueue:         get("TEMPORAL_TASK_QUEUE"),
+		Database:          database,
+		Worker:            wk,
 		HTTPAddr:          get("HTTP_ADDR"),
 		PublicBaseURL:     get("PUBLIC_BASE_URL"),
 		Twilio: Twilio{

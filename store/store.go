@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -34,7 +35,35 @@ type Store struct {
 // Open connects and pings, because pgxpool connects lazily and a bad URL
 // should fail at start-up, not on the first request.
 func Open(ctx context.Context, url string) (*Store, error) {
-	pool, err := pgxpool.New(ctx, url)
+	return OpenWith(ctx, url, PoolOptions{})
+}
+
+// PoolOptions size the pool and bound its statements; zero values leave
+// the URL's (or pgx's) choice.
+type PoolOptions struct {
+	// MaxConns overrides pool_max_conns of the URL.
+	MaxConns int32
+	// StatementTimeout is set as PostgreSQL's statement_timeout in each
+	// connection's start-up packet: the server cancels a statement that
+	// runs longer, even when the client that sent it is gone, at no extra
+	// round trip.
+	StatementTimeout time.Duration
+}
+
+// OpenWith is Open with the pool's options.
+func OpenWith(ctx context.Context, url string, o PoolOptions) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+		cfg.MinConns = min(cfg.MinConns, o.MaxConns)
+	}
+	if o.StatementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(o.StatementTimeout.Milliseconds(), 1), 10)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

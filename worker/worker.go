@@ -8,6 +8,7 @@ import (
 	_ "time/tzdata"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -42,28 +43,82 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.InboundAnswer, workflow.RegisterOptions{Name: workflows.WorkflowInboundAnswer})
 }
 
-// Workers polls dangol's two task queues: enrolments on the main queue,
+// Workers polls dangol's three task queues: enrolments on the main queue,
 // sweeps and the grading job on the control queue, so a sweep that has
 // just started ten thousand enrolments is not queued behind their first
-// workflow tasks.
+// workflow tasks, and SMS sends on the SMS queue, whose rate the server
+// caps for all workers together (Tuning.SMSPerSecond).
 type Workers struct {
 	all []sdkworker.Worker
 }
 
-// New creates the workers of both queues; each can run everything.
+// Tuning is the workers' concurrency and the SMS rate (config.Worker).
+type Tuning struct {
+	// WorkflowPollers and ActivityPollers are long polls per task queue.
+	WorkflowPollers, ActivityPollers int
+	// MaxActivities and MaxWorkflowTasks bound what one worker runs at
+	// once per task queue.
+	MaxActivities, MaxWorkflowTasks int
+	// SMSPerSecond caps SMS sends across every worker of the SMS queue
+	// (Temporal's TaskQueueActivitiesPerSecond); 0 is no cap.
+	SMSPerSecond float64
+}
+
+// DefaultTuning is what New uses, and the config's defaults.
+func DefaultTuning() Tuning {
+	return Tuning{
+		// A sweep hands the main queue thousands of first tasks at once;
+		// two pollers (the SDK's default) leave the worker idle waiting
+		// on the round trip to the server.
+		WorkflowPollers: 8, ActivityPollers: 8,
+		MaxActivities: 1000, MaxWorkflowTasks: 1000,
+	}
+}
+
+// SMSQueue is the task queue of SMS sends beside taskQueue.
+func SMSQueue(taskQueue string) string { return taskQueue + "-sms" }
+
+// SetStickyCacheSize sets how many workflows the process keeps in memory
+// between their workflow tasks (Temporal's sticky cache, shared by every
+// worker of the process). It must be called before any worker starts; a
+// workflow evicted from the cache is replayed from its history when it
+// next has work.
+func SetStickyCacheSize(n int) { sdkworker.SetStickyWorkflowCacheSize(n) }
+
+// New creates the workers of the three queues with DefaultTuning.
 func New(c client.Client, taskQueue string, acts *activities.Activities) *Workers {
+	return NewTuned(c, taskQueue, acts, DefaultTuning())
+}
+
+// NewTuned creates the workers: the main and control queues run
+// everything; the SMS queue runs activities only, rate-capped.
+func NewTuned(c client.Client, taskQueue string, acts *activities.Activities, t Tuning) *Workers {
+	return newWorkers(c, taskQueue, t, func(r sdkworker.Worker) { Register(r, acts) }, func(r sdkworker.Worker) { r.RegisterActivity(acts) })
+}
+
+func newWorkers(c client.Client, taskQueue string, t Tuning, register, registerActivities func(sdkworker.Worker)) *Workers {
 	var w Workers
+	route := []interceptor.WorkerInterceptor{&smsRouting{queue: SMSQueue(taskQueue)}}
 	for _, q := range []string{taskQueue, workflows.ControlQueue(taskQueue)} {
 		sw := sdkworker.New(c, q, sdkworker.Options{
-			// A sweep hands the main queue thousands of first tasks at
-			// once; two pollers (the default) leave the worker idle
-			// waiting on the round trip to the server.
-			MaxConcurrentWorkflowTaskPollers: 8,
-			MaxConcurrentActivityTaskPollers: 8,
+			MaxConcurrentWorkflowTaskPollers:       t.WorkflowPollers,
+			MaxConcurrentActivityTaskPollers:       t.ActivityPollers,
+			MaxConcurrentActivityExecutionSize:     t.MaxActivities,
+			MaxConcurrentWorkflowTaskExecutionSize: t.MaxWorkflowTasks,
+			Interceptors:                           route,
 		})
-		Register(sw, acts)
+		register(sw)
 		w.all = append(w.all, sw)
 	}
+	// No workflow is registered here, so the SDK starts no workflow
+	// poller on this queue.
+	sms := sdkworker.New(c, SMSQueue(taskQueue), sdkworker.Options{
+		MaxConcurrentActivityTaskPollers:   t.ActivityPollers,
+		MaxConcurrentActivityExecutionSize: t.MaxActivities,
+		TaskQueueActivitiesPerSecond:       t.SMSPerSecond,
+	})
+	registerActivities(sms)
+	w.all = append(w.all, sms)
 	return &w
 }
 

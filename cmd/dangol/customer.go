@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/config"
@@ -46,17 +44,14 @@ func customer(ctx context.Context, cfg config.Config, out io.Writer, cmd string,
 	case *by == "" || len(*by) > 100:
 		return errors.New("--by must be 1-100 characters")
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	// Lazy: Temporal is dialled only if the customer has live enrolments
 	// to end.
-	tc, err := client.NewLazyClient(client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(slog.Default()),
-	})
+	tc, err := client.NewLazyClient(temporalOptions(cfg))
 	if err != nil {
 		return fmt.Errorf("temporal %s: %w", cfg.TemporalAddress, err)
 	}

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/api"
@@ -121,7 +120,7 @@ func level(s string) slog.Level {
 
 // seedDemo fills the database with the demo store (see package demo).
 func seedDemo(ctx context.Context, cfg config.Config) error {
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -154,7 +153,7 @@ func apikey(ctx context.Context, cfg config.Config, out io.Writer, cmd string, a
 	case cmd != "create" && cmd != "list" && cmd != "revoke":
 		return fmt.Errorf("apikey %s: want create, list or revoke", cmd)
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -198,20 +197,24 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 	if string(cfg.LinkSecret) == config.DevLinkSecret {
 		slog.Warn("DANGOL_LINK_SECRET is the development default: anyone can sign unsubscribe links; set a secret of your own")
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	tc, err := client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger:         tlog.NewStructuredLogger(slog.Default()),
-		MetricsHandler: metrics.TemporalHandler(),
-	})
+	opts := temporalOptions(cfg)
+	opts.MetricsHandler = metrics.TemporalHandler()
+	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("temporal %s: %w", cfg.TemporalAddress, err)
 	}
 	defer tc.Close()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = ensureSearchAttributes(sctx, tc.OperatorService(), cfg.TemporalAddress, cfg.TemporalNamespace)
+	cancel()
+	if err != nil {
+		return err
+	}
 
 	errc := make(chan error, 3)
 	// /metrics: on a listener of its own when METRICS_ADDR is set (the
@@ -240,12 +243,18 @@ func serve(ctx context.Context, cfg config.Config, role string) error {
 			return err
 		}
 		acts.Temporal, acts.TaskQueue = tc, cfg.TaskQueue
-		w := worker.New(tc, cfg.TaskQueue, acts)
+		worker.SetStickyCacheSize(cfg.Worker.StickyCacheSize)
+		w := worker.NewTuned(tc, cfg.TaskQueue, acts, worker.Tuning{
+			WorkflowPollers: cfg.Worker.WorkflowPollers, ActivityPollers: cfg.Worker.ActivityPollers,
+			MaxActivities: cfg.Worker.MaxActivities, MaxWorkflowTasks: cfg.Worker.MaxWorkflowTasks,
+			SMSPerSecond: cfg.Worker.SMSPerSecond,
+		})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("worker: %w", err)
 		}
 		defer w.Stop()
-		slog.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
+		slog.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
+			"tls", cfg.Temporal.TLS != nil, "sms_per_second", cfg.Worker.SMSPerSecond, "sticky_cache_size", cfg.Worker.StickyCacheSize)
 	}
 	if role == "all" || role == "api" {
 		go ensureSchedules(ctx, cfg, st, tc)
