@@ -63,15 +63,7 @@ func OpenWith(ctx context.Context, url string, o PoolOptions) (*Store, error) {
 	if o.StatementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(o.StatementTimeout.Milliseconds(), 1), 10)
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("store: ping: %w", err)
-	}
-	return &Store{pool: pool}, nil
+	return OpenConfig(ctx, cfg)
 }
 
 // Close closes the pool.
