@@ -299,13 +299,14 @@ func (r *runner) drain(ctx workflow.Context) {
 	}
 }
 
-// activate records that the enrolment runs. A lean run's starter marks
-// it (with its batch), so its first sleep needs no activity before it.
+// activate records that the enrolment runs. A lean run whose starter
+// marks it (with its batch) does nothing, so its first sleep needs no
+// activity before it; one started by an older starter marks it itself.
 func (r *runner) activate(ctx workflow.Context) error {
-	if r.lean {
+	if r.lean && r.StarterMarksActive {
 		return nil
 	}
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.MarkEnrolmentActive, r.EnrolmentID).Get(ctx, nil)
+	return r.db(ctx, a.MarkEnrolmentActive, r.EnrolmentID).Get(ctx, nil)
 }
 
 // db runs a database-only activity: a local one in a lean run.

@@ -4,6 +4,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/suite"
+
+	"github.com/dangol/dangol/enrol"
+	"github.com/dangol/dangol/programs"
 )
 
 // TestBeforeLeanChange runs every program test again as a run from before
@@ -21,4 +24,41 @@ func TestBeforeLeanChange(t *testing.T) {
 	t.Run("Conversion", func(t *testing.T) { suite.Run(t, &conversionSuite{programSuite{beforeLean: true}}) })
 	t.Run("Holds", func(t *testing.T) { suite.Run(t, &holdsSuite{programSuite{beforeLean: true}}) })
 	t.Run("Purposes", func(t *testing.T) { suite.Run(t, &purposeSuite{programSuite{beforeLean: true}}) })
+	t.Run("Activation", func(t *testing.T) { suite.Run(t, &activationSuite{programSuite{beforeLean: true}}) })
+}
+
+// activationSuite: who marks an enrolment active.
+type activationSuite struct{ programSuite }
+
+func TestActivation(t *testing.T) { suite.Run(t, new(activationSuite)) }
+
+func (s *activationSuite) run(starterMarksActive bool) {
+	p := programs.DormantWakeup{Steps: []programs.WakeupStep{
+		{Key: "a", Offset: programs.MustOffset("1d"), Channel: "sms", Message: programs.Message{Text: "a"}},
+	}}
+	s.Require().NoError(p.Normalize())
+	start := s.at(2027, 1, 10, 10, 0)
+	s.env.SetStartTime(start)
+	in := DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanDormantWakeup(p)))}
+	in.StarterMarksActive = starterMarksActive
+	s.env.ExecuteWorkflow(DormantWakeup, in)
+	s.ended(OutcomeDormant, s.at(2027, 1, 11, 10, 0))
+}
+
+// A lean run started by the sweep or a purchase (which mark their batch
+// active) sleeps at once: nothing marks it active from the workflow.
+func (s *activationSuite) TestStarterMarksActive() {
+	s.run(true)
+	want := 0
+	if s.beforeLean {
+		want = 1
+	}
+	s.Equal(want, s.activated)
+}
+
+// A run started by an older starter, which does not mark it, marks
+// itself active.
+func (s *activationSuite) TestOlderStarter() {
+	s.run(false)
+	s.Equal(1, s.activated)
 }

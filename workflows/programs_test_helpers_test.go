@@ -58,6 +58,7 @@ type programSuite struct {
 	checks    []time.Time // CouponRedeemed calls
 	dormant   []int64
 	cancelled int
+	activated int // MarkEnrolmentActive calls
 	outcome   string
 	endedAt   time.Time
 }
@@ -99,7 +100,9 @@ func (s *programSuite) SetupTest() {
 	if s.beforeLean {
 		s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	}
-	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
+	s.activated = 0
+	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(
+		func(context.Context, int64) error { s.activated++; return nil })
 	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(context.Context, int64, int64, int64) (activities.Gate, error) {
 			s.gates++
@@ -168,7 +171,7 @@ func (s *programSuite) now() time.Time { return s.env.Now().In(s.zone) }
 
 // enrolment is customer 700's enrolment 70 in program 7, in a zone.
 func enrolment(zone string) Enrolment {
-	return Enrolment{ProgramID: 7, ProgramVersion: 1, EnrolmentID: 70, CustomerID: 700, TimeZone: zone}
+	return Enrolment{ProgramID: 7, ProgramVersion: 1, EnrolmentID: 70, CustomerID: 700, TimeZone: zone, StarterMarksActive: true}
 }
 
 // ended asserts the enrolment finished cleanly with the outcome, at the
