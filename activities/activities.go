@@ -76,6 +76,19 @@ func (a *Activities) EndEnrolment(ctx context.Context, enrolmentID int64, outcom
 	return storeErr("end enrolment", err)
 }
 
+// FinishEnrolment is the end of a lean run (workflows' lean-enrolment
+// change) in one statement: the enrolment's open call tasks cancelled and
+// its outcome recorded, as CancelOpenTasks and EndEnrolment did in two
+// activities. Retried, it keeps the first outcome and counts the ending
+// once.
+func (a *Activities) FinishEnrolment(ctx context.Context, enrolmentID int64, outcome string) error {
+	kind, ended, err := a.Store.FinishEnrolment(ctx, enrolmentID, outcome)
+	if ended {
+		metrics.EnrolmentEnded(kind, outcome)
+	}
+	return storeErr("finish enrolment", err)
+}
+
 // Gate is the database's view of whether a touch may go ahead. Signals
 // carry pause, stop, opt-out and conversion quickly; the gate is the truth
 // if a signal was lost.

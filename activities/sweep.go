@@ -109,6 +109,15 @@ func (a *Activities) EnrolPage(ctx context.Context, req EnrolPageRequest) (Enrol
 	if err := g.Wait(); err != nil {
 		return EnrolPageResult{}, fmt.Errorf("start enrolments: %w", err)
 	}
+	// Every workflow of the page runs: one statement marks them active, so
+	// a workflow's first sleep needs no activity of its own before it.
+	started := make([]int64, len(pending))
+	for i, e := range pending {
+		started[i] = e.EnrolmentID
+	}
+	if err := a.Store.MarkEnrolmentsActive(ctx, started); err != nil {
+		return EnrolPageResult{}, storeErr("mark enrolments active", err)
+	}
 	res.Enrolled = len(pending)
 	activity.RecordHeartbeat(ctx, res.NextAfter)
 	return res, nil

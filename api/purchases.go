@@ -168,6 +168,7 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 			metrics.EnrolmentsStarted(byID[e.ProgramID].Kind, 1)
 		}
 	}
+	var started []int64
 	for _, e := range enrolments {
 		if e.Status != store.EnrolmentPending {
 			continue
@@ -189,6 +190,15 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 			renderError(w, r, unavailable(err))
 			return
 		}
+		started = append(started, e.ID)
+	}
+	// The started workflows run: marked active here in one statement, so
+	// their first sleep needs no activity before it. The answer shows the
+	// rows as the purchase wrote them. Failing, the sale is stored and
+	// started; repeating the request marks them.
+	if err := s.Store.MarkEnrolmentsActive(ctx, started); err != nil {
+		renderError(w, r, err)
+		return
 	}
 	status := http.StatusOK
 	if created {

@@ -48,7 +48,7 @@ func TestForEveryKind(t *testing.T) {
 			if spec.Workflow != c.workflow || spec.WorkflowID != "wf/70" || spec.Reuse != c.reuse || spec.Kind != c.kind {
 				t.Fatalf("spec %+v", spec)
 			}
-			want := enrol.Enrolment{ProgramID: 7, ProgramVersion: 3, EnrolmentID: 70, CustomerID: 700, TimeZone: "Asia/Seoul"}
+			want := enrol.Enrolment{ProgramID: 7, ProgramVersion: 3, EnrolmentID: 70, CustomerID: 700, TimeZone: "Asia/Seoul", StarterMarksActive: true}
 			if spec.Enrolment != want {
 				t.Fatalf("enrolment %+v", spec.Enrolment)
 			}

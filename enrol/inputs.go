@@ -21,6 +21,11 @@ type Enrolment struct {
 	CustomerID     int64
 	// TimeZone is the customer's IANA zone: calendar offsets count in it.
 	TimeZone string
+	// StarterMarksActive: whoever started the workflow (For's callers:
+	// the sweep's page, the purchase) marks the enrolment active in its
+	// own batch, so a run with the lean-enrolment change does not. False
+	// in inputs of older starters: such a run marks it itself.
+	StarterMarksActive bool `json:",omitempty"`
 }
 
 // Inputs hold ids and the pinned plan only: message texts, audiences,

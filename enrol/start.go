@@ -78,7 +78,10 @@ func For(p Program, m Member) (Spec, error) {
 	if m.WorkflowID == "" || m.EnrolmentID == 0 || m.CustomerID == 0 {
 		return Spec{}, fmt.Errorf("%w: enrolment %d of program %d has no workflow id, id or customer", ErrNotStartable, m.EnrolmentID, p.ID)
 	}
-	e := Enrolment{ProgramID: p.ID, ProgramVersion: p.Version, EnrolmentID: m.EnrolmentID, CustomerID: m.CustomerID, TimeZone: m.TimeZone}
+	// Both callers mark the enrolments they started active (see
+	// store.MarkEnrolmentsActive).
+	e := Enrolment{ProgramID: p.ID, ProgramVersion: p.Version, EnrolmentID: m.EnrolmentID, CustomerID: m.CustomerID, TimeZone: m.TimeZone,
+		StarterMarksActive: true}
 	s := Spec{WorkflowID: m.WorkflowID, Kind: p.Kind, Enrolment: e}
 	needPurchase := func() error {
 		if m.PurchaseID == 0 {

@@ -75,6 +75,40 @@ func (s *Store) MarkEnrolmentActive(ctx context.Context, id int64) error {
 	return err
 }
 
+// MarkEnrolmentsActive records that the enrolments' workflows were
+// started (by the sweep's page or the purchase that wrote them), in one
+// statement, so a workflow's first sleep needs no activity before it. An
+// enrolment that has ended meanwhile stays ended; repeat calls keep the
+// first start time.
+func (s *Store) MarkEnrolmentsActive(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE enrolments SET status = 'active', started_at = coalesce(started_at, now())
+		WHERE id = ANY($1::bigint[]) AND status = 'pending'`, ids)
+	return err
+}
+
+// FinishEnrolment ends the enrolment with the outcome and cancels its open
+// happy-call tasks, in one statement (CancelOpenTasks and
+// EndEnrolmentOfKind together). ended says whether this call ended it
+// (false: it had ended already, or does not exist), kind is its program's
+// kind; the tasks are cancelled either way.
+func (s *Store) FinishEnrolment(ctx context.Context, id int64, outcome string) (kind string, ended bool, err error) {
+	err = s.pool.QueryRow(ctx, `
+		WITH cancelled AS (
+			UPDATE call_tasks SET status = 'cancelled'
+			WHERE enrolment_id = $1 AND status = 'open' AND kind = 'happy_call'
+		), ended AS (
+			UPDATE enrolments e SET status = 'ended', outcome = $2, ended_at = now(),
+				started_at = coalesce(e.started_at, now())
+			FROM programs p WHERE e.id = $1 AND e.status <> 'ended' AND p.id = e.program_id
+			RETURNING p.kind
+		)
+		SELECT coalesce((SELECT kind FROM ended), ''), EXISTS (SELECT 1 FROM ended)`, id, outcome).Scan(&kind, &ended)
+	return kind, ended, err
+}
+
 // EndEnrolment records the outcome once; a repeat keeps the first.
 func (s *Store) EndEnrolment(ctx context.Context, id int64, outcome string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE enrolments SET status = 'ended', outcome = $2, ended_at = now(),

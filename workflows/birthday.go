@@ -73,14 +73,27 @@ type birthday struct {
 }
 
 func (w *birthday) setup(ctx workflow.Context) {
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		ch := workflow.GetSignalChannel(ctx, SignalBirthdayChanged)
-		for {
+	ch := workflow.GetSignalChannel(ctx, SignalBirthdayChanged)
+	if w.lean {
+		// The runner's waits take corrections too (after its own signals,
+		// as drain does).
+		w.signals = append(w.signals, signalHandler{ch, func(ctx workflow.Context) bool {
 			var c BirthdayChanged
-			ch.Receive(ctx, &c)
-			w.apply(ctx, c)
-		}
-	})
+			ok := ch.ReceiveAsync(&c)
+			if ok {
+				w.apply(ctx, c)
+			}
+			return ok
+		}})
+	} else {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for {
+				var c BirthdayChanged
+				ch.Receive(ctx, &c)
+				w.apply(ctx, c)
+			}
+		})
+	}
 	w.drainKind = w.drainChanges
 	// A long pause continues as new towards the same year, the card's
 	// state kept.
@@ -215,7 +228,7 @@ func (w *birthday) nextYear(ctx workflow.Context) (Journey, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.state, err
 	}
-	if changed(ctx, changeBirthdayDrain) {
+	if w.takes(ctx, changeBirthdayDrain) {
 		w.drain(ctx)
 	} else {
 		w.drainChanges(ctx)

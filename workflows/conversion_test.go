@@ -64,6 +64,8 @@ func (s *conversionSuite) TestWelcomeBackRedemptionNoReminder() {
 // Runs recorded before the change still send the reminder (what the
 // change fixes): the gate's answer is only acted on in new runs.
 func (s *conversionSuite) TestBeforeChangeReminderStillSent() {
+	// A run from before changeGateConversion is from before the lean change too.
+	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeGateConversion, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 10, 12, 0), func() { s.gate.Purchased = true })

@@ -71,7 +71,7 @@ func (w *dormantWakeup) run(ctx workflow.Context, first bool) (Journey, error) {
 		}
 	}
 	w.progress.Next = len(w.p.Steps)
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.MarkDormant, w.CustomerID).Get(ctx, nil); err != nil {
+	if err := w.db(ctx, a.MarkDormant, w.CustomerID).Get(ctx, nil); err != nil {
 		return w.state, err
 	}
 	w.record(ctx, "", "marked_dormant", "")

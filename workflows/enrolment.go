@@ -74,11 +74,25 @@ type runner struct {
 	continueAsNew func(ctx workflow.Context, p enrol.Progress) error
 	// drainKind takes the kind's own pending signals (see drain).
 	drainKind func(ctx workflow.Context)
+	// lean: this run takes the lean-enrolment change (versions.go).
+	lean bool
+	// signals are the channels a lean run takes signals from in its waits
+	// (the runner's, then the kind's), in the order drain takes them.
+	signals []signalHandler
+}
+
+// signalHandler takes one pending signal from its channel, if there is
+// one, and applies it; it reports whether it took one.
+type signalHandler struct {
+	ch   workflow.ReceiveChannel
+	take func(ctx workflow.Context) bool
 }
 
 func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConversion bool, timing enrol.Timing, progress *enrol.Progress) (*runner, error) {
 	r := &runner{Enrolment: e, keyPrefix: keyPrefix, exitsOnConversion: exitsOnConversion, timing: timing,
 		completions: map[int64]string{}, redeemed: map[int64]bool{}}
+	// First, before any command: a run takes the lean change whole.
+	r.lean = changed(ctx, changeLean)
 	if progress != nil {
 		r.progress = *progress
 	}
@@ -89,6 +103,10 @@ func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConve
 	r.loc = loc
 	if err := workflow.SetQueryHandler(ctx, QueryJourney, func() (Journey, error) { return r.state, nil }); err != nil {
 		return nil, err
+	}
+	if r.lean {
+		r.listen(ctx)
+		return r, nil
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		ch := workflow.GetSignalChannel(ctx, SignalControl)
@@ -122,6 +140,95 @@ func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConve
 		}
 	})
 	return r, nil
+}
+
+// listen makes the runner's signal channels ones a lean run's waits take
+// from (no goroutine each: a sleeping enrolment holds one coroutine).
+func (r *runner) listen(ctx workflow.Context) {
+	control := workflow.GetSignalChannel(ctx, SignalControl)
+	optOut := workflow.GetSignalChannel(ctx, SignalOptOut)
+	completed := workflow.GetSignalChannel(ctx, SignalCallTaskCompleted)
+	converted := workflow.GetSignalChannel(ctx, SignalConverted)
+	r.signals = []signalHandler{
+		{control, func(workflow.Context) bool {
+			var s ControlSignal
+			ok := control.ReceiveAsync(&s)
+			if ok {
+				r.onControl(s)
+			}
+			return ok
+		}},
+		{optOut, func(workflow.Context) bool {
+			ok := optOut.ReceiveAsync(nil)
+			if ok {
+				r.end(OutcomeOptedOut)
+			}
+			return ok
+		}},
+		{completed, func(workflow.Context) bool {
+			var c CallTaskCompleted
+			ok := completed.ReceiveAsync(&c)
+			if ok {
+				r.completions[c.TaskID] = c.Outcome
+			}
+			return ok
+		}},
+		{converted, func(ctx workflow.Context) bool {
+			var c Converted
+			ok := converted.ReceiveAsync(&c)
+			if ok {
+				r.onConverted(ctx, c)
+			}
+			return ok
+		}},
+	}
+}
+
+// takeSignals applies every signal pending on a lean run's channels, in
+// drain's order.
+func (r *runner) takeSignals(ctx workflow.Context) {
+	for _, h := range r.signals {
+		for h.take(ctx) {
+		}
+	}
+}
+
+// await is workflow.AwaitWithTimeout for the runner: until cond holds or
+// d has passed; it reports false when the time ran out. A lean run takes
+// its signals here: those pending first (a condition that then holds
+// starts no timer), then one at a time as they come, with the timer in
+// the same selector; a timer cut short is cancelled.
+func (r *runner) await(ctx workflow.Context, d time.Duration, cond func() bool) (bool, error) {
+	if !r.lean {
+		return workflow.AwaitWithTimeout(ctx, d, cond)
+	}
+	r.takeSignals(ctx)
+	if cond() {
+		return true, nil
+	}
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	fired := false
+	var timerErr error
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimer(timerCtx, d), func(f workflow.Future) {
+		fired, timerErr = true, f.Get(ctx, nil)
+	})
+	for _, h := range r.signals {
+		sel.AddReceive(h.ch, func(workflow.ReceiveChannel, bool) { h.take(ctx) })
+	}
+	for {
+		sel.Select(ctx)
+		if cond() {
+			if !fired {
+				cancel()
+			}
+			return true, nil
+		}
+		if fired {
+			cancel()
+			return false, timerErr
+		}
+	}
 }
 
 func (r *runner) onControl(s ControlSignal) {
@@ -192,9 +299,28 @@ func (r *runner) drain(ctx workflow.Context) {
 	}
 }
 
-// activate records that the enrolment runs.
+// activate records that the enrolment runs. A lean run whose starter
+// marks it (with its batch) does nothing, so its first sleep needs no
+// activity before it; one started by an older starter marks it itself.
 func (r *runner) activate(ctx workflow.Context) error {
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.MarkEnrolmentActive, r.EnrolmentID).Get(ctx, nil)
+	if r.lean && r.StarterMarksActive {
+		return nil
+	}
+	return r.db(ctx, a.MarkEnrolmentActive, r.EnrolmentID).Get(ctx, nil)
+}
+
+// db runs a database-only activity: a local one in a lean run.
+func (r *runner) db(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	if r.lean {
+		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, dbLocalActivity), activity, args...)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activity, args...)
+}
+
+// takes reports whether this run takes the change; a lean run takes every
+// change made before it without asking (and recording) its version.
+func (r *runner) takes(ctx workflow.Context, change string) bool {
+	return r.lean || changed(ctx, change)
 }
 
 // sleepUntil waits for the moment or for the enrolment to end early (or
@@ -205,9 +331,12 @@ func (r *runner) sleepUntil(ctx workflow.Context, at time.Time, cut func() bool)
 		stop = func() bool { return r.ended() || cut() }
 	}
 	if d := at.Sub(workflow.Now(ctx)); d > 0 {
-		if _, err := workflow.AwaitWithTimeout(ctx, d, stop); err != nil {
+		if _, err := r.await(ctx, d, stop); err != nil {
 			r.end(OutcomeStopped)
 		}
+	} else if r.lean {
+		// Signals that came meanwhile may end the enrolment.
+		r.takeSignals(ctx)
 	}
 	return !stop()
 }
@@ -217,10 +346,9 @@ func (r *runner) sleepUntil(ctx workflow.Context, at time.Time, cut func() bool)
 // ahead. A pause long enough for the server to suggest it continues as
 // new (the error is the continue-as-new).
 func (r *runner) passGate(ctx workflow.Context) (bool, error) {
-	dbCtx := workflow.WithActivityOptions(ctx, dbActivity)
 	for {
 		var g activities.Gate
-		if err := workflow.ExecuteActivity(dbCtx, a.CheckGate, r.ProgramID, r.CustomerID, r.EnrolmentID).Get(ctx, &g); err != nil {
+		if err := r.db(ctx, a.CheckGate, r.ProgramID, r.CustomerID, r.EnrolmentID).Get(ctx, &g); err != nil {
 			return false, err
 		}
 		switch {
@@ -233,7 +361,7 @@ func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 			r.end(OutcomeErased)
 		case g.OptedOut:
 			r.end(OutcomeOptedOut)
-		case r.exitsOnConversion && g.Converted() && changed(ctx, changeGateConversion):
+		case r.exitsOnConversion && g.Converted() && r.takes(ctx, changeGateConversion):
 			// The signal was lost (or is still on its way): the database
 			// says the customer is back, so nothing more goes out.
 			r.record(ctx, "", "converted", gateConversion(g))
@@ -250,11 +378,11 @@ func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 		if r.state.Next != nil {
 			r.state.Next.Waiting = "resume"
 		}
-		if _, err := workflow.AwaitWithTimeout(ctx, gateRecheck, func() bool { return !r.state.Paused || r.ended() }); err != nil {
+		if _, err := r.await(ctx, gateRecheck, func() bool { return !r.state.Paused || r.ended() }); err != nil {
 			r.end(OutcomeStopped)
 		}
 		if r.state.Paused && !r.ended() && r.continueAsNew != nil &&
-			workflow.GetInfo(ctx).GetContinueAsNewSuggested() && changed(ctx, changePauseContinueAsNew) {
+			workflow.GetInfo(ctx).GetContinueAsNewSuggested() && r.takes(ctx, changePauseContinueAsNew) {
 			r.drain(ctx)
 			if r.ended() {
 				return false, nil
@@ -284,8 +412,8 @@ func (r *runner) waitFor(ctx workflow.Context, step string, at time.Time) (bool,
 // plan's hours, also after a pause let it through outside them; with the
 // min-spacing change it waits for the spacing after the last message.
 func (r *runner) waitUntil(ctx workflow.Context, step string, at time.Time, cut func() bool) (bool, error) {
-	daytime := changed(ctx, changeDaytimeSends)
-	spacing := changed(ctx, changeMinSpacing)
+	daytime := r.takes(ctx, changeDaytimeSends)
+	spacing := r.takes(ctx, changeMinSpacing)
 	if daytime {
 		at = r.inHours(at)
 	}
@@ -374,7 +502,7 @@ func (r *runner) send(ctx workflow.Context, action string, req activities.SendRe
 			r.record(ctx, req.Template.Step, action, "failed: "+reason)
 			return
 		}
-		if res.Status != store.MessageHeld || res.NotBefore.IsZero() || !changed(ctx, changeSendHolds) {
+		if res.Status != store.MessageHeld || res.NotBefore.IsZero() || !r.takes(ctx, changeSendHolds) {
 			break
 		}
 		// Held by a rule (quiet hours, the cap): wait on a timer, so a
@@ -404,7 +532,7 @@ const maxHolds = 30
 // issueCoupon issues the step's coupon (once, whatever the retries).
 func (r *runner) issueCoupon(ctx workflow.Context, step string, spec programs.Coupon) (activities.IssuedCoupon, error) {
 	var c activities.IssuedCoupon
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.IssueCoupon, activities.IssueCouponRequest{
+	err := r.db(ctx, a.IssueCoupon, activities.IssueCouponRequest{
 		Key: r.key(step, "coupon"), ProgramID: r.ProgramID, EnrolmentID: r.EnrolmentID, CustomerID: r.CustomerID, Coupon: spec,
 	}).Get(ctx, &c)
 	if err == nil {
@@ -419,7 +547,7 @@ func (r *runner) couponRedeemed(ctx workflow.Context, couponID int64) (bool, err
 		return true, nil
 	}
 	var used bool
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), a.CouponRedeemed, couponID).Get(ctx, &used)
+	err := r.db(ctx, a.CouponRedeemed, couponID).Get(ctx, &used)
 	return used, err
 }
 
@@ -433,6 +561,12 @@ func (r *runner) finish(ctx workflow.Context) (Journey, error) {
 	r.state.Next = nil
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
+	if r.lean {
+		if err := r.db(dctx, a.FinishEnrolment, r.EnrolmentID, r.state.Outcome).Get(dctx, nil); err != nil {
+			return r.state, err
+		}
+		return r.state, nil
+	}
 	dctx = workflow.WithActivityOptions(dctx, dbActivity)
 	if err := workflow.ExecuteActivity(dctx, a.CancelOpenTasks, r.EnrolmentID).Get(dctx, nil); err != nil {
 		return r.state, err

@@ -114,10 +114,9 @@ func (w *happyCall) sendField(ctx workflow.Context, step programs.Step, channel,
 
 // call creates the call task and waits for staff until the window closes.
 func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time) error {
-	dbCtx := workflow.WithActivityOptions(ctx, dbActivity)
 	expires := w.in.CallWindow.After(due, w.loc)
 	var taskID int64
-	err := workflow.ExecuteActivity(dbCtx, a.CreateCallTask, activities.CallTaskRequest{
+	err := w.db(ctx, a.CreateCallTask, activities.CallTaskRequest{
 		Key: w.key(step.Key, "call"), Kind: store.TaskHappyCall, EnrolmentID: w.EnrolmentID,
 		CustomerID: w.CustomerID, PurchaseID: w.in.PurchaseID, ProgramID: w.ProgramID,
 		ProgramVersion: w.ProgramVersion, TouchKey: step.Key, DueAt: due, ExpiresAt: &expires,
@@ -138,7 +137,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 	w.record(ctx, step.Key, "call_task", fmt.Sprint(taskID))
 	w.state.Next = &NextStep{Touch: step.Key, At: expires, Waiting: "call"}
 	if d := expires.Sub(workflow.Now(ctx)); d > 0 {
-		if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { _, done := w.completions[taskID]; return done || w.ended() }); err != nil {
+		if _, err := w.await(ctx, d, func() bool { _, done := w.completions[taskID]; return done || w.ended() }); err != nil {
 			w.end(OutcomeStopped)
 		}
 	}
@@ -150,7 +149,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		// The window closed without a signal: the database decides, so a
 		// completion whose signal was lost is still honoured.
 		var st activities.CallTaskState
-		if err := workflow.ExecuteActivity(dbCtx, a.CloseCallTask, taskID).Get(ctx, &st); err != nil {
+		if err := w.db(ctx, a.CloseCallTask, taskID).Get(ctx, &st); err != nil {
 			return err
 		}
 		if st.Status == store.TaskCompleted {
@@ -162,10 +161,10 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 	w.record(ctx, step.Key, outcome, fmt.Sprint(taskID))
 	switch outcome {
 	case store.OutcomeReached:
-		return workflow.ExecuteActivity(dbCtx, a.RecordCallVoice, taskID).Get(ctx, nil)
+		return w.db(ctx, a.RecordCallVoice, taskID).Get(ctx, nil)
 	case store.OutcomeComplaint:
 		var escalation int64
-		err := workflow.ExecuteActivity(dbCtx, a.CreateCallTask, activities.CallTaskRequest{
+		err := w.db(ctx, a.CreateCallTask, activities.CallTaskRequest{
 			Key: w.key(step.Key, "escalation"), Kind: store.TaskEscalation, EnrolmentID: w.EnrolmentID,
 			CustomerID: w.CustomerID, PurchaseID: w.in.PurchaseID, ProgramID: w.ProgramID,
 			ProgramVersion: w.ProgramVersion, TouchKey: step.Key, DueAt: workflow.Now(ctx), EscalatedFrom: taskID,
@@ -182,7 +181,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		if !step.Fallback {
 			return nil
 		}
-		if changed(ctx, changeDaytimeSends) {
+		if w.takes(ctx, changeDaytimeSends) {
 			return w.fallback(ctx, step, expires)
 		}
 		w.sendField(ctx, step, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")

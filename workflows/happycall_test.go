@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/programs"
@@ -24,6 +25,8 @@ type happyCallSuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
 	env *testsuite.TestWorkflowEnvironment
+	// beforeLean: see programSuite.
+	beforeLean bool
 
 	gate       activities.Gate
 	sends      []sent
@@ -62,6 +65,9 @@ func (s *happyCallSuite) SetupTest() {
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(HappyCall)
 	s.env.RegisterActivity(&activities.Activities{})
+	if s.beforeLean {
+		s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
 	s.sends, s.tasks, s.voices, s.cancelled, s.outcome, s.noCall = nil, nil, nil, 0, "", false
 	s.purposes = map[string]string{}
@@ -92,6 +98,9 @@ func (s *happyCallSuite) SetupTest() {
 		func(context.Context, int64) (int64, error) { s.cancelled++; return 0, nil })
 	s.env.OnActivity(a.EndEnrolment, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ int64, outcome string) error { s.outcome = outcome; return nil })
+	// A lean run's end: both of the above in one.
+	s.env.OnActivity(a.FinishEnrolment, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ int64, outcome string) error { s.cancelled++; s.outcome = outcome; return nil })
 }
 
 func (s *happyCallSuite) input(purchasedAt time.Time, zone string, hc programs.HappyCall) HappyCallInput {

@@ -58,6 +58,8 @@ func (s *longRunSuite) TestBirthdayStopDuringGreetingEnds() {
 // Before the change only birthday corrections were drained: the stop was
 // lost with the finished run and next year's run started anyway.
 func (s *longRunSuite) TestBirthdayStopLostBeforeChange() {
+	// A run from before changeBirthdayDrain is from before the lean change too.
+	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeBirthdayDrain, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.onSend = func(m msg) {
 		if m.step == programs.StepGreeting {
@@ -151,6 +153,8 @@ func (s *longRunSuite) TestYearOfPauseStaysSmall() {
 // Without the change a paused run never continues as new: a year of
 // rechecks in one history.
 func (s *longRunSuite) TestPauseGrowsBeforeChange() {
+	// A run from before changePauseContinueAsNew is from before the lean change too.
+	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changePauseContinueAsNew, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	start := s.at(2027, 1, 10, 10, 0)
 	s.gate.ProgramStatus = store.ProgramPaused

@@ -20,6 +20,20 @@ var dbActivity = workflow.ActivityOptions{
 	},
 }
 
+// dbLocalActivity is dbActivity for a local activity (lean runs): the
+// same bound on one try and the same retries. A local activity's
+// schedule-to-close defaults to its start-to-close (the SDK's rule), which
+// would fail the enrolment after 30 s of outage; dbActivity has none and
+// retries until the database is back, so this one is given a year. A
+// retry whose backoff outgrows the workflow task timeout waits on a
+// server timer (the SDK's doing), so an outage costs a few events a
+// minute, not a workflow task heartbeat every few seconds.
+var dbLocalActivity = workflow.LocalActivityOptions{
+	StartToCloseTimeout:    dbActivity.StartToCloseTimeout,
+	ScheduleToCloseTimeout: 365 * 24 * time.Hour,
+	RetryPolicy:            dbActivity.RetryPolicy,
+}
+
 // smsClientTimeout is the SMS client's own bound on one provider call
 // (channels/sms: TwilioConfig.HTTPTimeout, 10 s by default). A send's
 // start-to-close timeout is that plus the database work around it: when

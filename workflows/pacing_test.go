@@ -110,6 +110,8 @@ func (s *pacingSuite) TestExactPlanKeepsExactTiming() {
 // Runs recorded before the daytime-sends change keep their timing: the
 // version branch, with the same input, greets at five past midnight.
 func (s *pacingSuite) TestBeforeChangeSendsAtOnce() {
+	// A run from before changeDaytimeSends is from before the lean change too.
+	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeDaytimeSends, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	start := s.at(2027, 3, 2, 0, 5)
 	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(start, programs.WelcomeBack{}))
@@ -190,6 +192,8 @@ func (s *pacingSuite) TestOverdueTouchesAreSpaced() {
 // Without the min-spacing change (runs recorded before it) the same
 // touches go out in a burst: this is what the change prevents.
 func (s *pacingSuite) TestOverdueTouchesBurstBeforeChange() {
+	// A run from before changeMinSpacing is from before the lean change too.
+	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeMinSpacing, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	back := s.at(2027, 6, 5, 10, 0)
 	s.gate.ProgramStatus = store.ProgramPaused

@@ -28,6 +28,10 @@ type programSuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
 	env *testsuite.TestWorkflowEnvironment
+	// beforeLean runs every test as a run from before the lean-enrolment
+	// change (TestBeforeLeanChange): regular activities, a goroutine per
+	// signal channel.
+	beforeLean bool
 
 	// zone is the customer's zone: the mocked IssueCoupon counts validity
 	// in it and moments are recorded in it.
@@ -54,6 +58,7 @@ type programSuite struct {
 	checks    []time.Time // CouponRedeemed calls
 	dormant   []int64
 	cancelled int
+	activated int // MarkEnrolmentActive calls
 	outcome   string
 	endedAt   time.Time
 }
@@ -92,7 +97,12 @@ func (s *programSuite) SetupTest() {
 	s.msgs, s.coupons, s.checks, s.dormant, s.purposes = nil, nil, nil, nil, map[string]string{}
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
 
-	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
+	if s.beforeLean {
+		s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
+	s.activated = 0
+	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(
+		func(context.Context, int64) error { s.activated++; return nil })
 	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(context.Context, int64, int64, int64) (activities.Gate, error) {
 			s.gates++
@@ -143,6 +153,13 @@ func (s *programSuite) SetupTest() {
 		func(_ context.Context, id int64) error { s.dormant = append(s.dormant, id); return nil })
 	s.env.OnActivity(a.CancelOpenTasks, mock.Anything, mock.Anything).Return(
 		func(context.Context, int64) (int64, error) { s.cancelled++; return 0, nil })
+	// A lean run's end: both of the above in one.
+	s.env.OnActivity(a.FinishEnrolment, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ int64, outcome string) error {
+			s.cancelled++
+			s.outcome, s.endedAt = outcome, s.now()
+			return nil
+		})
 	s.env.OnActivity(a.EndEnrolment, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ int64, outcome string) error {
 			s.outcome, s.endedAt = outcome, s.now()
@@ -154,7 +171,7 @@ func (s *programSuite) now() time.Time { return s.env.Now().In(s.zone) }
 
 // enrolment is customer 700's enrolment 70 in program 7, in a zone.
 func enrolment(zone string) Enrolment {
-	return Enrolment{ProgramID: 7, ProgramVersion: 1, EnrolmentID: 70, CustomerID: 700, TimeZone: zone}
+	return Enrolment{ProgramID: 7, ProgramVersion: 1, EnrolmentID: 70, CustomerID: 700, TimeZone: zone, StarterMarksActive: true}
 }
 
 // ended asserts the enrolment finished cleanly with the outcome, at the

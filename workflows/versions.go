@@ -35,6 +35,27 @@ const (
 	// gate again, and is sent through the send path again. Asked only when
 	// a send came back held, which no earlier history has.
 	changeSendHolds = "send-holds"
+	// changeLean (issue 10): lean histories. Asked once, first thing in
+	// every enrolment run, so a run takes all of it or none of it:
+	//   - the database-only steps (the gate, call tasks, coupons, marking
+	//     dormant, the end) run as local activities: a marker each in the
+	//     workflow task that asked, instead of three events and a workflow
+	//     task round trip (six events) each;
+	//   - the end is one local activity (FinishEnrolment: open call tasks
+	//     cancelled and the outcome recorded in one statement);
+	//   - the enrolment is not marked active from the workflow: whoever
+	//     started it (the sweep's page, the purchase) marks its batch;
+	//   - signals are taken by the waits (one selector over every signal
+	//     channel and the timer) instead of one goroutine per channel, so a
+	//     sleeping enrolment holds one coroutine; a signal that comes during
+	//     an activity is taken at the next wait, which changes when its
+	//     effects can show in commands, hence this version;
+	//   - a wait whose condition already holds starts no timer, and a timer
+	//     a signal cut short is cancelled instead of firing later into a
+	//     workflow task of its own;
+	//   - the changes above it are taken without asking (every lean run is
+	//     new code), which saves their markers.
+	changeLean = "lean-enrolment"
 )
 
 // changed reports whether this run takes the change (see above).

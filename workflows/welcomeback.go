@@ -102,7 +102,7 @@ func (w *welcomeBack) remind(ctx workflow.Context, coupon activities.IssuedCoupo
 		// day at the send hour (before that change: at the hour the
 		// greeting went out), not just before midnight.
 		y, m, d := at.In(w.loc).Date()
-		if changed(ctx, changeDaytimeSends) {
+		if w.takes(ctx, changeDaytimeSends) {
 			at = time.Date(y, m, d, w.timing.From, 0, 0, 0, w.loc)
 		} else {
 			g := greeted.In(w.loc)
