@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
 )
 
@@ -176,6 +177,16 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		renderError(w, r, err)
 		return
+	}
+	// The report schedule follows at once; if Temporal cannot take it,
+	// the settings are stored and dangol's next start-up (or the same
+	// PUT again) brings the schedule in line.
+	if s.Temporal != nil {
+		if err := schedules.EnsureReportMails(r.Context(), s.Temporal, s.TaskQueue, stored); err != nil {
+			renderError(w, r, &Problem{Type: "about:blank", Title: "Workflow engine unavailable", Status: http.StatusServiceUnavailable,
+				Detail: "stored, but the report mail schedule could not be updated (" + err.Error() + "); repeat the same request, or it is updated at the next start-up"})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, stored)
 }
