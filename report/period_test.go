@@ -8,7 +8,9 @@ import (
 func TestPeriodBefore(t *testing.T) {
 	seoul, _ := time.LoadLocation("Asia/Seoul")
 	ny, _ := time.LoadLocation("America/New_York")
-	at := func(loc *time.Location, y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, loc) }
+	at := func(loc *time.Location, y int, m time.Month, d, h int) time.Time {
+		return time.Date(y, m, d, h, 0, 0, 0, loc)
+	}
 	for _, tc := range []struct {
 		every    string
 		loc      *time.Location
