@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/report"
-	"github.com/dangol/dangol/store"
 )
 
 // Bounds of a report request.
@@ -92,15 +90,10 @@ func (s *Server) programReport(w http.ResponseWriter, r *http.Request) (report.R
 	}
 	// A program whose params cannot be read is still reported, over the
 	// default window.
-	window := programs.MustOffset(programs.DefaultAttributionWindow)
-	if params != nil {
-		window = params.Measurement().Window()
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), reportBudget)
 	defer cancel()
-	figures, err := s.Store.ProgramReport(ctx, store.ReportQuery{
-		ProgramID: p.ID, From: from, To: to, Store: storeName,
-		WindowMonths: window.Months, WindowDays: window.Days, WindowSeconds: int64(window.Exact / time.Second), Now: now,
+	rep, err := report.Make(ctx, s.Store, report.Request{
+		ProgramID: p.ID, From: from, To: to, Store: storeName, Window: report.WindowOf(params), Now: now,
 	})
 	if errors.Is(err, context.DeadlineExceeded) {
 		renderError(w, r, &Problem{Type: "about:blank", Title: "Report took too long", Status: http.StatusServiceUnavailable,
@@ -110,12 +103,7 @@ func (s *Server) programReport(w http.ResponseWriter, r *http.Request) (report.R
 		renderError(w, r, err)
 		return report.Report{}, false
 	}
-	all, stores := report.Build(figures)
-	if stores == nil {
-		stores = []report.Figures{}
-	}
-	return report.Report{ProgramID: p.ID, From: from.UTC(), To: to.UTC(), Store: storeName,
-		AttributionWindow: window.String(), All: all, Stores: stores}, true
+	return rep, true
 }
 
 func (s *Server) getProgramReport(w http.ResponseWriter, r *http.Request) {

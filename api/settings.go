@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
 )
 
@@ -48,7 +49,9 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
 
 // settingsInput is the whole settings document: PUT replaces it, so
 // every field must be there (a forgotten frequency_cap must not read as
-// "no marketing at all", nor a forgotten quiet_hours as "none").
+// "no marketing at all", nor a forgotten quiet_hours as "none"). The
+// report mail fields came later and may be left out: no recipients
+// (no report mails) and quarterly, what settings stored before them mean.
 type settingsInput struct {
 	SenderName           *string                    `json:"sender_name"`
 	SenderContact        *string                    `json:"sender_contact"`
@@ -59,6 +62,8 @@ type settingsInput struct {
 	FrequencyCap         *capInput                  `json:"frequency_cap"`
 	ReconfirmEveryDays   *int                       `json:"reconfirm_every_days"`
 	ReleaseSpreadMinutes *int                       `json:"release_spread_minutes"`
+	ReportRecipients     []string                   `json:"report_recipients"`
+	ReportEvery          *string                    `json:"report_every"`
 }
 
 type capInput struct {
@@ -144,6 +149,14 @@ func (in settingsInput) toSettings() (compliance.Settings, error) {
 	}
 	st.FrequencyCap = compliance.FrequencyCap{Max: *in.FrequencyCap.Max, WindowDays: *in.FrequencyCap.WindowDays}
 	st.ReconfirmEveryDays, st.ReleaseSpreadMinutes = *in.ReconfirmEveryDays, *in.ReleaseSpreadMinutes
+	st.ReportRecipients = in.ReportRecipients
+	if in.ReportEvery != nil {
+		// Only an absent period means the default.
+		if *in.ReportEvery == "" {
+			return st, badField("report_every", "must be quarterly, monthly or weekly")
+		}
+		st.ReportEvery = *in.ReportEvery
+	}
 	return st, nil
 }
 
@@ -164,6 +177,16 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		renderError(w, r, err)
 		return
+	}
+	// The report schedule follows at once; if Temporal cannot take it,
+	// the settings are stored and dangol's next start-up (or the same
+	// PUT again) brings the schedule in line.
+	if s.Temporal != nil {
+		if err := schedules.EnsureReportMails(r.Context(), s.Temporal, s.TaskQueue, stored); err != nil {
+			renderError(w, r, &Problem{Type: "about:blank", Title: "Workflow engine unavailable", Status: http.StatusServiceUnavailable,
+				Detail: "stored, but the report mail schedule could not be updated (" + err.Error() + "); repeat the same request, or it is updated at the next start-up"})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, stored)
 }

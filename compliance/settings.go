@@ -59,6 +59,13 @@ type Settings struct {
 	// (the end of quiet hours, a send hour) over its first minutes, by
 	// customer, so 100,000 messages do not leave at 08:00:00.
 	ReleaseSpreadMinutes int `json:"release_spread_minutes"`
+	// ReportRecipients get every program's report (with its CSV) by mail
+	// after each period of ReportEvery; none means no report mails.
+	ReportRecipients []string `json:"report_recipients"`
+	// ReportEvery is the report mails' period: ReportQuarterly (the
+	// default, also for settings stored before it existed),
+	// ReportMonthly or ReportWeekly, in DefaultTimeZone.
+	ReportEvery string `json:"report_every"`
 }
 
 // QuietHours is a daily window in the customer's own time zone in which
@@ -114,5 +121,7 @@ func Defaults() Settings {
 		FrequencyCap:         FrequencyCap{Max: 2, WindowDays: 7},
 		ReconfirmEveryDays:   730,
 		ReleaseSpreadMinutes: 30,
+		ReportRecipients:     []string{},
+		ReportEvery:          ReportQuarterly,
 	}
 }

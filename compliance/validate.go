@@ -105,6 +105,9 @@ func (s Settings) Validate() error {
 	if err := inRange("release_spread_minutes", s.ReleaseSpreadMinutes, 0, MaxReleaseSpreadMn); err != nil {
 		return err
 	}
+	if err := validReportMail(s); err != nil {
+		return err
+	}
 	return roundTrip(s)
 }
 
@@ -180,7 +183,8 @@ func validWindow(field string, q QuietHours) error {
 }
 
 // Normalized returns s with nil collections made empty, the form JSON
-// reads back from "{}" and "[]".
+// reads back from "{}" and "[]", and an unset report period (settings
+// stored before it existed) the default.
 func (s Settings) Normalized() Settings {
 	qh := make(map[string]QuietHours, len(s.QuietHours))
 	for k, q := range s.QuietHours {
@@ -192,6 +196,13 @@ func (s Settings) Normalized() Settings {
 		qh[k] = q
 	}
 	s.QuietHours = qh
+	s.ReportRecipients = slices.Clone(s.ReportRecipients)
+	if s.ReportRecipients == nil {
+		s.ReportRecipients = []string{}
+	}
+	if s.ReportEvery == "" {
+		s.ReportEvery = ReportQuarterly
+	}
 	return s
 }
 

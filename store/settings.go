@@ -45,7 +45,8 @@ func decodeSettings(doc []byte) (compliance.Settings, error) {
 	if err := st.Validate(); err != nil {
 		return compliance.Defaults(), fmt.Errorf("%w: %v", ErrSettingsBroken, err)
 	}
-	return st, nil
+	// Settings stored before a field existed read as its default.
+	return st.Normalized(), nil
 }
 
 // PutSettings replaces the settings after checking them (bounds and round

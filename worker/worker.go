@@ -41,6 +41,7 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.ReconcileMessages, workflow.RegisterOptions{Name: "ReconcileMessages"})
 	r.RegisterWorkflowWithOptions(workflows.ConsentNotices, workflow.RegisterOptions{Name: "ConsentNotices"})
 	r.RegisterWorkflowWithOptions(workflows.InboundAnswer, workflow.RegisterOptions{Name: workflows.WorkflowInboundAnswer})
+	r.RegisterWorkflowWithOptions(workflows.ReportMails, workflow.RegisterOptions{Name: "ReportMails"})
 }
 
 // Workers polls dangol's three task queues: enrolments on the main queue,

@@ -7,6 +7,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	netmail "net/mail"
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -47,7 +49,29 @@ type Message struct {
 	// taken the mail. If it returns an error, the marker is not sent (the
 	// connection is closed), so nothing is delivered.
 	BeforeEndOfData func() error
+	// Attachments go after the body as parts of a multipart/mixed mail
+	// (RFC 2046), each base64-encoded with its name in
+	// Content-Disposition (RFC 2183).
+	Attachments []Attachment
 }
+
+// Attachment is a file sent with a Message.
+type Attachment struct {
+	// Name is the file name the recipient sees: printable ASCII without
+	// quotes, backslashes or path separators, at most MaxAttachmentName
+	// bytes, since it is written into a header verbatim.
+	Name string
+	// ContentType is a MIME type such as "text/csv; charset=utf-8".
+	ContentType string
+	Data        []byte
+}
+
+// Bounds of what a Message may carry besides its text.
+const (
+	MaxAttachments     = 10
+	MaxAttachmentName  = 100
+	MaxAttachmentBytes = 10 << 20
+)
 
 // UnknownOutcomeError means the end-of-data marker was sent and no answer
 // came back (connection lost, timeout, cancellation): the relay may or
@@ -318,7 +342,45 @@ func (s *SMTP) build(m Message) (*gomail.Msg, string, error) {
 	if m.HTMLBody != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
 	}
+	if len(m.Attachments) > MaxAttachments {
+		return nil, "", fmt.Errorf("%d attachments: at most %d", len(m.Attachments), MaxAttachments)
+	}
+	for _, a := range m.Attachments {
+		if err := checkAttachment(a); err != nil {
+			return nil, "", err
+		}
+		// base64 rather than go-mail's default for text types
+		// (quoted-printable): a CSV's bytes come back exactly, CRLFs
+		// included, whatever the relays on the way do to line ends.
+		msg.AttachReadSeeker(a.Name, bytes.NewReader(a.Data),
+			gomail.WithFileContentType(gomail.ContentType(a.ContentType)), gomail.WithFileEncoding(gomail.EncodingB64))
+	}
 	return msg, to.Address, nil
+}
+
+// contentTypePattern is a MIME type with optional parameters of tokens
+// (RFC 2045 5.1, without quoted strings): nothing that could end the
+// header or start another.
+var contentTypePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(; ?[a-z0-9!#$&^_.+-]+=[a-z0-9!#$&^_.+-]+)*$`)
+
+// checkAttachment refuses an attachment whose name or type would break
+// or inject headers, or whose size no relay takes.
+func checkAttachment(a Attachment) error {
+	if a.Name == "" || len(a.Name) > MaxAttachmentName {
+		return fmt.Errorf("attachment name %q: want 1 to %d bytes", a.Name, MaxAttachmentName)
+	}
+	for _, r := range a.Name {
+		if r < ' ' || r >= 0x7f || strings.ContainsRune(`"\/`, r) {
+			return fmt.Errorf("attachment name %q: bad character %q", a.Name, r)
+		}
+	}
+	if !contentTypePattern.MatchString(strings.ToLower(a.ContentType)) {
+		return fmt.Errorf("attachment %q: content type %q is not a MIME type", a.Name, a.ContentType)
+	}
+	if len(a.Data) > MaxAttachmentBytes {
+		return fmt.Errorf("attachment %q: %d bytes, at most %d", a.Name, len(a.Data), MaxAttachmentBytes)
+	}
+	return nil
 }
 
 // messageID returns the id without angle brackets (go-mail adds them). It is

@@ -333,6 +333,18 @@ func ensureSchedulesOnce(ctx context.Context, cfg config.Config, st *store.Store
 	try("consent-notices", func(ctx context.Context) error {
 		return schedules.EnsureConsentNotices(ctx, tc, cfg.TaskQueue, schedules.ConsentNoticesEvery)
 	})
+	try("report-mails", func(ctx context.Context) error {
+		set, err := st.Settings(ctx)
+		if errors.Is(err, store.ErrSettingsBroken) {
+			// Left as the last good settings made it; the PUT that
+			// repairs them moves it.
+			slog.Error("settings cannot be read; the report mail schedule is left as it is", "error", err)
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return schedules.EnsureReportMails(ctx, tc, cfg.TaskQueue, set)
+	})
 	ps, err := st.ListPrograms(ctx, "", "")
 	if err != nil {
 		slog.Error("ensure schedules: list programs", "error", err)
