@@ -94,6 +94,20 @@ type Input struct {
 	// From is now; Zone is the zone the weeks are counted in.
 	From time.Time
 	Zone *time.Location
+	// Trace, when set, is told every message and call task counted.
+	Trace func(Event)
+}
+
+// Event is one message or call task of the forecast.
+type Event struct {
+	CustomerID int64
+	At         time.Time
+	// Channel is sms, email, or call for a call task.
+	Channel string
+	// Store is a call task's; FallbackSMS marks the fallback SMS of a
+	// call nobody answered.
+	Store       string
+	FallbackSMS bool
 }
 
 // Week is one ISO week of the forecast.

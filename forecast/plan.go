@@ -62,6 +62,12 @@ func Segment(in Input, audience []Customer, scale float64) (*Forecast, error) {
 		for start := NextSweep(sw, in.From); start.Before(f.To); {
 			f.Enrolments += weight
 			f.Control += scale - weight
+			if weight == 0 {
+				// Held out: recorded and ended at once, sent nothing, and
+				// in control again at every sweep after the cooldown.
+				start = NextSweep(sw, sw.Cooldown.After(start, sweepLoc))
+				continue
+			}
 			w := &walk{f: f, in: &in, held: held, c: c, weight: weight, ledger: &ledger, now: start}
 			var end time.Time
 			var ended bool
@@ -80,11 +86,6 @@ func Segment(in Input, audience []Customer, scale float64) (*Forecast, error) {
 				w.birthday(plan)
 			default:
 				return nil, ErrNoSchedule
-			}
-			if weight == 0 {
-				// Held out: recorded and ended at once, in control again
-				// at every later sweep.
-				end, ended = start, true
 			}
 			if !ended {
 				break

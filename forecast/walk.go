@@ -175,6 +175,9 @@ func (w *walk) count(channel string, ifUnanswered bool) {
 	if i < 0 {
 		return
 	}
+	if w.in.Trace != nil {
+		w.in.Trace(Event{CustomerID: w.c.ID, At: w.now, Channel: channel, FallbackSMS: ifUnanswered})
+	}
 	switch {
 	case ifUnanswered:
 		w.f.Weeks[i].FallbackSMS += w.weight
@@ -188,6 +191,9 @@ func (w *walk) count(channel string, ifUnanswered bool) {
 func (w *walk) callTask(at time.Time) {
 	if i := w.f.week(at); i >= 0 {
 		w.f.Weeks[i].CallTasks[w.store] += w.weight
+		if w.in.Trace != nil {
+			w.in.Trace(Event{CustomerID: w.c.ID, At: at, Channel: store.ChannelCall, Store: w.store})
+		}
 	}
 }
 
