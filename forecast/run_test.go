@@ -59,7 +59,9 @@ func customers() []store.Customer {
 		if i%3 != 2 {
 			c.Email = ptr(fmt.Sprintf("c%d@example.com", i))
 		}
-		grant := func(ch string) { c.Consent[ch] = store.Consent{Granted: true, At: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)} }
+		grant := func(ch string) {
+			c.Consent[ch] = store.Consent{Granted: true, At: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+		}
 		switch i % 6 {
 		case 0:
 			grant(store.ChannelSMS)
