@@ -127,9 +127,10 @@ func (s *Server) forecastDraft(w http.ResponseWriter, r *http.Request) {
 			renderError(w, r, err)
 			return
 		}
+		places := forecast.NewPlaces(eff)
 		cs := make([]forecast.Customer, len(sample))
 		for i, c := range sample {
-			cs[i] = forecast.FromStore(c, eff)
+			cs[i] = places.Customer(c)
 		}
 		out.Basis = forecastBasis{Source: "audience", Count: count, Sampled: len(sample)}
 		out.Assumptions = append(out.Assumptions, "segment programs: today's audience enrols at the first sweep and again after the cooldown (customers stay in the audience); customers who join the audience later are not counted")
@@ -150,9 +151,10 @@ func (s *Server) forecastDraft(w http.ResponseWriter, r *http.Request) {
 			renderError(w, r, err)
 			return
 		}
+		places := forecast.NewPlaces(eff)
 		ps := make([]forecast.Purchase, len(sample))
 		for i, p := range sample {
-			ps[i] = forecast.Purchase{Customer: forecast.FromStore(p.Customer, eff), Store: p.Store, At: p.PurchasedAt}
+			ps[i] = forecast.Purchase{Customer: places.Customer(p.Customer), Store: p.Store, At: p.PurchasedAt}
 		}
 		out.Basis = forecastBasis{Source: "purchases", Count: count, Sampled: len(sample), LookbackDays: forecast.LookbackDays}
 		out.Assumptions = append(out.Assumptions, "event programs: the purchases of the last 91 days (13 weeks) recur every 91 days, each enrolling its customer as it would have")

@@ -13,9 +13,10 @@ import (
 var ErrNoSchedule = errors.New("forecast: the program's kind has no schedule")
 
 // NextSweep is the first run of a segment program's sweep at or after t:
-// the daily hour in the sweep's zone, or the next multiple of Every (the
-// schedules' calendar and interval specs, schedules/sweep.go).
-func NextSweep(sw programs.Sweep, t time.Time) time.Time {
+// the daily hour in the sweep's zone (loc, its TimeZone loaded), or the
+// next multiple of Every (the schedules' calendar and interval specs,
+// schedules/sweep.go).
+func NextSweep(sw programs.Sweep, loc *time.Location, t time.Time) time.Time {
 	if every := sw.EveryDuration(); every > 0 {
 		n := t.UnixNano() / int64(every)
 		next := time.Unix(0, n*int64(every))
@@ -23,10 +24,6 @@ func NextSweep(sw programs.Sweep, t time.Time) time.Time {
 			next = next.Add(every)
 		}
 		return next
-	}
-	loc, err := time.LoadLocation(sw.TimeZone)
-	if err != nil {
-		loc = time.UTC
 	}
 	y, m, d := t.In(loc).Date()
 	for i := range 3 {
@@ -59,13 +56,13 @@ func Segment(in Input, audience []Customer, scale float64) (*Forecast, error) {
 	for _, c := range audience {
 		weight := in.Treated(c.ID) * scale
 		var ledger Ledger
-		for start := NextSweep(sw, in.From); start.Before(f.To); {
+		for start := NextSweep(sw, sweepLoc, in.From); start.Before(f.To); {
 			f.Enrolments += weight
 			f.Control += scale - weight
 			if weight == 0 {
 				// Held out: recorded and ended at once, sent nothing, and
 				// in control again at every sweep after the cooldown.
-				start = NextSweep(sw, sw.Cooldown.After(start, sweepLoc))
+				start = NextSweep(sw, sweepLoc, sw.Cooldown.After(start, sweepLoc))
 				continue
 			}
 			w := &walk{f: f, in: &in, held: held, c: c, weight: weight, ledger: &ledger, now: start}
@@ -90,7 +87,7 @@ func Segment(in Input, audience []Customer, scale float64) (*Forecast, error) {
 			if !ended {
 				break
 			}
-			start = NextSweep(sw, sw.Cooldown.After(end, sweepLoc))
+			start = NextSweep(sw, sweepLoc, sw.Cooldown.After(end, sweepLoc))
 		}
 	}
 	return f, nil

@@ -267,7 +267,7 @@ func (r *run) segment(cs []store.Customer) {
 	sw := r.params.(programs.Segment).SweepSettings()
 	sweepLoc, _ := time.LoadLocation(sw.TimeZone)
 	for _, c := range cs {
-		for start := forecast.NextSweep(sw, from); start.Before(r.f.To); {
+		for start := forecast.NextSweep(sw, sweepLoc, from); start.Before(r.f.To); {
 			end := start
 			ended := true
 			if !enrol.Control(enrol.Program{ID: programID, Params: r.params}, c.ID) {
@@ -279,7 +279,7 @@ func (r *run) segment(cs []store.Customer) {
 			if !ended {
 				break
 			}
-			start = forecast.NextSweep(sw, sw.Cooldown.After(end, sweepLoc))
+			start = forecast.NextSweep(sw, sweepLoc, sw.Cooldown.After(end, sweepLoc))
 		}
 	}
 }
