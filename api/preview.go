@@ -155,21 +155,9 @@ func (s *Server) previewDraft(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	if in.Program == nil {
-		renderError(w, r, required("program"))
-		return
-	}
-	if _, err := validName(in.Program.Name); err != nil {
-		renderError(w, r, underProgram(err))
-		return
-	}
-	if err := s.refuseLooserOverrides(r.Context(), in.Program.Params); err != nil {
-		renderError(w, r, underProgram(err))
-		return
-	}
-	params, err := programs.Parse(in.Program.Kind, in.Program.Params)
+	params, err := s.draftParams(r, in.Program)
 	if err != nil {
-		renderError(w, r, underProgram(err))
+		renderError(w, r, err)
 		return
 	}
 	out, err := s.preview(r, in.Program.Kind, params, in.CustomerID, in.At)
@@ -178,6 +166,25 @@ func (s *Server) previewDraft(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// draftParams checks a draft under "program" as POST /v1/programs checks
+// a program (the preview and the forecast take drafts).
+func (s *Server) draftParams(r *http.Request, in *programInput) (programs.Params, error) {
+	if in == nil {
+		return nil, required("program")
+	}
+	if _, err := validName(in.Name); err != nil {
+		return nil, underProgram(err)
+	}
+	if err := s.refuseLooserOverrides(r.Context(), in.Params); err != nil {
+		return nil, underProgram(err)
+	}
+	params, err := programs.Parse(in.Kind, in.Params)
+	if err != nil {
+		return nil, underProgram(err)
+	}
+	return params, nil
 }
 
 // underProgram names a field of the draft by its path in the preview's

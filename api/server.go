@@ -74,6 +74,7 @@ func (s *Server) Handler() http.Handler {
 		r.Mount("/purchases", s.purchaseRoutes())
 		r.Mount("/programs", s.programRoutes())
 		r.Mount("/programs:preview", s.draftPreviewRoutes())
+		r.Mount("/programs:forecast", s.draftForecastRoutes())
 		r.Mount("/call-tasks", s.callTaskRoutes())
 		r.Mount("/coupons", s.couponRoutes())
 		r.Mount("/audiences:preview", s.audienceRoutes())

@@ -54,9 +54,9 @@ func Birthday(ctx workflow.Context, in BirthdayInput) (Journey, error) {
 
 // Where the year's card stands.
 const (
-	cardPending = ""
-	cardSent    = "sent"
-	cardSkipped = "skipped"
+	cardPending = enrol.CardPending
+	cardSent    = enrol.CardSent
+	cardSkipped = enrol.CardSkipped
 )
 
 type birthday struct {
@@ -182,16 +182,9 @@ func (w *birthday) run(ctx workflow.Context) (Journey, error) {
 // gone by this year moves to the next, and a card whose moment has passed
 // is skipped for the year (a card already sent is never sent again).
 func (w *birthday) plan(ctx workflow.Context) {
-	now := workflow.Now(ctx)
-	for w.birthdayAt().Before(now) {
-		w.year++
-		w.card = cardPending
-	}
-	if w.card == cardSkipped {
-		w.card = cardPending // a corrected date may bring the card back ahead
-	}
-	if w.card == cardPending && w.cardAt().Before(now) {
-		w.card = cardSkipped
+	var skipped bool
+	w.year, w.card, skipped = w.p.BirthdayYear(workflow.Now(ctx), w.in.Month, w.in.Day, w.year, w.card, w.loc)
+	if skipped {
 		w.record(ctx, programs.StepCard, "skipped", fmt.Sprintf("%d: the card's moment had passed", w.year))
 	}
 }
@@ -258,16 +251,15 @@ func (w *birthday) apply(ctx workflow.Context, c BirthdayChanged) {
 	w.changed = true
 }
 
-// birthdayAt is the year's birthday at SendHour in the customer's zone;
-// Feb 29 falls on Feb 28 in other years.
+// birthdayAt is the year's birthday at SendHour in the customer's zone
+// (enrol.BirthdayPlan.BirthdayAt, which the forecast shares).
 func (w *birthday) birthdayAt() time.Time {
-	d := min(w.in.Day, programs.DaysIn(w.year, w.in.Month))
-	return time.Date(w.year, w.in.Month, d, w.p.Timing.From, 0, 0, 0, w.loc)
+	return w.p.BirthdayAt(w.year, w.in.Month, w.in.Day, w.loc)
 }
 
 // cardAt is when the year's card goes.
 func (w *birthday) cardAt() time.Time {
-	return w.p.CardBefore.Before(w.birthdayAt(), w.loc)
+	return w.p.CardAt(w.year, w.in.Month, w.in.Day, w.loc)
 }
 
 // validBirthday accepts any day some year has (Feb 29 included).

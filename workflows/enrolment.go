@@ -453,22 +453,10 @@ func (r *runner) inHours(t time.Time) time.Time {
 	return r.timing.InHours(t, r.loc, r.CustomerID)
 }
 
-// spaced is the earliest moment a step planned at the moment may go:
-// MinSpacing after the enrolment's last message, or as far after it as
-// the plan put the two apart, whichever is sooner.
+// spaced is the earliest moment a step planned at the moment may go
+// (enrol.Timing.Spaced, which the forecast shares).
 func (r *runner) spaced(at time.Time) time.Time {
-	last := r.progress.LastSent
-	if last.IsZero() {
-		return at
-	}
-	earliest := r.timing.MinSpacing.After(last, r.loc)
-	if byPlan := last.Add(at.Sub(r.progress.LastPlanned)); byPlan.Before(earliest) {
-		earliest = byPlan
-	}
-	if earliest.After(at) {
-		return earliest
-	}
-	return at
+	return r.timing.Spaced(at, r.progress.LastSent, r.progress.LastPlanned, r.loc)
 }
 
 // startedAt is when the enrolment began (offsets count from it, and each

@@ -96,18 +96,15 @@ func (w *welcomeBack) run(ctx workflow.Context, resumed *enrol.Progress) (Journe
 // moment has passed already, the coupon was used meanwhile, or a paused
 // program held the reminder until the coupon expired.
 func (w *welcomeBack) remind(ctx workflow.Context, coupon activities.IssuedCoupon, greeted time.Time) error {
-	at := w.p.ReminderBefore.Before(coupon.ExpiresAt, w.loc)
-	if w.p.ReminderBefore.Exact == 0 {
-		// A coupon expires at the end of a day; the reminder goes on its
-		// day at the send hour (before that change: at the hour the
-		// greeting went out), not just before midnight.
+	// A coupon expires at the end of a day; a reminder counted in days
+	// goes on its day at the send hour (enrol.WelcomeBackPlan.ReminderAt,
+	// which the forecast shares; before the daytime-sends change: at the
+	// hour the greeting went out), not just before midnight.
+	at := w.p.ReminderAt(coupon.ExpiresAt, w.loc)
+	if w.p.ReminderBefore.Exact == 0 && !w.takes(ctx, changeDaytimeSends) {
 		y, m, d := at.In(w.loc).Date()
-		if w.takes(ctx, changeDaytimeSends) {
-			at = time.Date(y, m, d, w.timing.From, 0, 0, 0, w.loc)
-		} else {
-			g := greeted.In(w.loc)
-			at = time.Date(y, m, d, g.Hour(), g.Minute(), g.Second(), 0, w.loc)
-		}
+		g := greeted.In(w.loc)
+		at = time.Date(y, m, d, g.Hour(), g.Minute(), g.Second(), 0, w.loc)
 	}
 	if !at.After(workflow.Now(ctx)) || w.ended() {
 		return nil
