@@ -390,6 +390,8 @@ func (r *run) execute(c store.Customer, start time.Time, name string, input any,
 	env.OnActivity(acts.CancelOpenTasks, mock.Anything, mock.Anything).Return(int64(0), nil)
 	env.OnActivity(acts.EndEnrolment, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(context.Context, int64, string) error { endedAt = env.Now(); return nil })
+	env.OnActivity(acts.FinishEnrolment, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(context.Context, int64, string) error { endedAt = env.Now(); return nil })
 	env.OnActivity(acts.CreateCallTask, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.CallTaskRequest) (int64, error) {
 			if !c.Consents(store.ChannelCall) || c.Phone == nil {
