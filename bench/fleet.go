@@ -213,11 +213,11 @@ func (f *Fleet) readAsleepAndPurge(ctx context.Context, w *WorkerProc) error {
 }
 
 // waitAsleep waits until n workflows of the type have asked the worker for
-// their first timer, and records when the last one did. It gives up after
-// a minute plus 50 ms a workflow (20/s: far below any rate worth a figure).
+// their first timer, and records when the last one did. It gives up when
+// none has gone to sleep for stallAfter: a busy machine only makes the
+// run longer, a stuck one ends it.
 func (f *Fleet) waitAsleep(ctx context.Context, e *Env, w *WorkerProc, workflowType string, start time.Time) error {
-	deadline := time.Now().Add(time.Minute + time.Duration(f.N)*50*time.Millisecond)
-	lastLog := time.Now()
+	lastLog, lastProgress, progress := time.Now(), time.Now(), -1
 	for {
 		n, last, err := w.Asleep(ctx, workflowType)
 		if err != nil {
@@ -230,10 +230,14 @@ func (f *Fleet) waitAsleep(ctx context.Context, e *Env, w *WorkerProc, workflowT
 			f.Elapsed = last.Sub(start)
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: %d of %d %s workflows asleep after %s", errTimeout, n, f.N, workflowType, time.Since(start).Round(time.Second))
+		if n > progress {
+			progress, lastProgress = n, time.Now()
 		}
-		if time.Since(lastLog) > 15*time.Second {
+		if time.Since(lastProgress) > stallAfter {
+			return fmt.Errorf("%w: %d of %d %s workflows asleep after %s, none more in the last %s",
+				errTimeout, n, f.N, workflowType, time.Since(start).Round(time.Second), stallAfter)
+		}
+		if time.Since(lastLog) > 30*time.Second {
 			e.logf("  %d of %d asleep after %s", n, f.N, time.Since(start).Round(time.Second))
 			lastLog = time.Now()
 		}
@@ -244,6 +248,10 @@ func (f *Fleet) waitAsleep(ctx context.Context, e *Env, w *WorkerProc, workflowT
 		}
 	}
 }
+
+// stallAfter is how long a fleet may make no progress before its run
+// fails.
+const stallAfter = 3 * time.Minute
 
 // checkAsleep asks the server about a sample of the workflows (all of them
 // up to 200): each must be running with no workflow task and no activity

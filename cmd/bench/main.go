@@ -2,7 +2,7 @@
 // real stack it starts itself, prints a table and writes BENCHMARKS.md
 // (`make bench`). See package bench.
 //
-//	go run ./cmd/bench [-n 20000] [-scale-1m] [-sections enrolment,ingest] [-out BENCHMARKS.md]
+//	go run ./cmd/bench [-n 20000] [-k 20000] [-scale-1m] [-sections enrolment,ingest] [-out BENCHMARKS.md]
 package main
 
 import (
@@ -35,6 +35,7 @@ func main() {
 	bench.RunWorkerIfChild()
 	cfg := bench.Quick()
 	n := flag.Int("n", cfg.N, "customers the enrolment section enrols")
+	k := flag.Int("k", cfg.K, "sleeping enrolments the worker memory section holds (the enrolment section's are reused when k = n)")
 	scale := flag.Bool("scale-1m", false, "full size: 1,000,000 enrolments, 100,000 sleeping in the worker (hours, not minutes)")
 	only := flag.String("sections", "", "comma-separated sections to run (default all: "+names()+")")
 	out := flag.String("out", "BENCHMARKS.md", "where to write the report (empty: do not write one)")
@@ -43,10 +44,15 @@ func main() {
 	if *scale {
 		cfg = bench.Scale1M()
 	} else {
-		cfg.N = *n
+		cfg.N, cfg.K = *n, *k
 	}
-	if cfg.N <= 0 || cfg.N > 10_000_000 {
-		fail(fmt.Errorf("-n %d: want 1 to 10,000,000", cfg.N))
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"-n", cfg.N}, {"-k", cfg.K}} {
+		if v.n <= 0 || v.n > 10_000_000 {
+			fail(fmt.Errorf("%s %d: want 1 to 10,000,000", v.name, v.n))
+		}
 	}
 	chosen, err := bench.Select(sections, *only)
 	if err != nil {
