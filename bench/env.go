@@ -39,6 +39,9 @@ type Config struct {
 	StartConcurrency int
 	// IngestConcurrency is how many purchases are in flight at once.
 	IngestConcurrency int
+	// Settle is the pause before each memory reading, so that the
+	// worker's last workflow tasks and their garbage are behind it.
+	Settle time.Duration
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -46,7 +49,7 @@ type Config struct {
 // Quick is the default run's size: `make bench` in minutes on a
 // two-core machine.
 func Quick() Config {
-	return Config{N: 20_000, K: 20_000, Purchases: 3_000, PurchaseTime: 30 * time.Second, StartConcurrency: 32, IngestConcurrency: 16}
+	return Config{N: 20_000, K: 20_000, Purchases: 3_000, PurchaseTime: 30 * time.Second, StartConcurrency: 32, IngestConcurrency: 16, Settle: 2 * time.Second}
 }
 
 // Scale1M is the full-size run: a million enrolments, a hundred thousand

@@ -43,10 +43,6 @@ type fleetKey struct {
 	n    int
 }
 
-// settle is the pause before a memory reading, so that the worker's last
-// workflow tasks and their garbage are behind it.
-const settle = 2 * time.Second
-
 // BareFleet starts n bare workflows (BareSleep) at StartConcurrency from
 // this process, with a bare worker process running them.
 func (e *Env) BareFleet(ctx context.Context, n int) (*Fleet, error) {
@@ -63,7 +59,7 @@ func (e *Env) BareFleet(ctx context.Context, n int) (*Fleet, error) {
 	}
 	defer w.Stop()
 	f := &Fleet{Kind: "bare", N: n}
-	if err := f.readIdle(ctx, w); err != nil {
+	if err := f.readIdle(ctx, w, e.Settle); err != nil {
 		return nil, err
 	}
 	ids := make([]string, n)
@@ -88,7 +84,7 @@ func (e *Env) BareFleet(ctx context.Context, n int) (*Fleet, error) {
 	if err := e.checkAsleep(ctx, ids); err != nil {
 		return nil, err
 	}
-	if err := f.readAsleepAndPurge(ctx, w); err != nil {
+	if err := f.readAsleepAndPurge(ctx, w, e.Settle); err != nil {
 		return nil, err
 	}
 	e.fleets[key] = f
@@ -144,7 +140,7 @@ func (e *Env) EnrolmentFleet(ctx context.Context, n int) (*Fleet, error) {
 	}
 	defer w.Stop()
 	f := &Fleet{Kind: "enrolment", N: n}
-	if err := f.readIdle(ctx, w); err != nil {
+	if err := f.readIdle(ctx, w, e.Settle); err != nil {
 		return nil, err
 	}
 	e.logf("enrolment: sweeping program %d (%d customers) to their first timer", prog.ID, n)
@@ -176,7 +172,7 @@ func (e *Env) EnrolmentFleet(ctx context.Context, n int) (*Fleet, error) {
 	if err := e.checkAsleep(ctx, ids); err != nil {
 		return nil, err
 	}
-	if err := f.readAsleepAndPurge(ctx, w); err != nil {
+	if err := f.readAsleepAndPurge(ctx, w, e.Settle); err != nil {
 		return nil, err
 	}
 	e.fleets[key] = f
@@ -184,7 +180,7 @@ func (e *Env) EnrolmentFleet(ctx context.Context, n int) (*Fleet, error) {
 	return f, nil
 }
 
-func (f *Fleet) readIdle(ctx context.Context, w *WorkerProc) error {
+func (f *Fleet) readIdle(ctx context.Context, w *WorkerProc, settle time.Duration) error {
 	time.Sleep(settle)
 	var err error
 	if f.IdleGoroutines, f.IdleHeap, err = w.Stats(ctx); err != nil {
@@ -194,7 +190,7 @@ func (f *Fleet) readIdle(ctx context.Context, w *WorkerProc) error {
 	return err
 }
 
-func (f *Fleet) readAsleepAndPurge(ctx context.Context, w *WorkerProc) error {
+func (f *Fleet) readAsleepAndPurge(ctx context.Context, w *WorkerProc, settle time.Duration) error {
 	time.Sleep(settle)
 	var err error
 	// RSS first: Stats collects garbage, and RSS is what the machine

@@ -94,7 +94,7 @@ func (e *Env) withWorker(ctx context.Context, mode, queue string, fn func() (loa
 		return load{}, err
 	}
 	defer w.Stop()
-	time.Sleep(settle)
+	time.Sleep(e.Settle) // polling before the first call
 	return fn()
 }
 
