@@ -9,7 +9,7 @@ export GOTOOLCHAIN ?= local
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 
-.PHONY: dev stop demo chaos test lint build clean
+.PHONY: dev stop demo chaos bench test lint build clean
 
 ## dev: build, start the local stack (Postgres, Temporal, maildev, Twilio stand-in, dangol) and print its URLs
 dev:
@@ -23,6 +23,11 @@ demo:
 CHAOS_FLAGS ?= -customers 40 -rounds 4
 chaos:
 	go run ./cmd/chaos $(CHAOS_FLAGS)
+
+## bench: measure dangol against raw Temporal on a throwaway local stack; prints a table, writes BENCHMARKS.md (minutes; not part of make test)
+BENCH_FLAGS ?=
+bench:
+	go run ./cmd/bench $(BENCH_FLAGS)
 
 ## stop: stop everything make dev started
 stop:

@@ -30,20 +30,41 @@ import (
 // database is dropped when the test ends.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	pgOnce.Do(func() { pgc, pgErr = startPostgres() })
-	if pgErr != nil {
-		need(t, "PostgreSQL", pgErr)
+	c, err := postgresCluster()
+	if err != nil {
+		need(t, "PostgreSQL", err)
 	}
-	name, err := pgc.createDatabase()
+	name, err := c.createDatabase()
 	if err != nil {
 		t.Fatalf("testenv: PostgreSQL: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := pgc.dropDatabase(name); err != nil {
+		if err := c.dropDatabase(name); err != nil {
 			t.Logf("testenv: dropping database %s: %v", name, err)
 		}
 	})
-	return pgc.dsn(name)
+	return c.dsn(name)
+}
+
+// NewDatabase is Postgres for a program that is not a test (cmd/bench):
+// the same cluster, started on first use; the database lives until
+// StopAll removes the cluster.
+func NewDatabase() (dsn string, err error) {
+	c, err := postgresCluster()
+	if err != nil {
+		return "", fmt.Errorf("testenv: PostgreSQL: %w", err)
+	}
+	name, err := c.createDatabase()
+	if err != nil {
+		return "", fmt.Errorf("testenv: PostgreSQL: %w", err)
+	}
+	return c.dsn(name), nil
+}
+
+// postgresCluster starts the process's cluster on first use.
+func postgresCluster() (*pgCluster, error) {
+	pgOnce.Do(func() { pgc, pgErr = startPostgres() })
+	return pgc, pgErr
 }
 
 var (

@@ -36,11 +36,29 @@ var SearchAttributes = []string{"ProgramId=Keyword", "CustomerId=Keyword", "Prog
 // their own task queues and workflow IDs. Main stops it.
 func Temporal(t testing.TB) (hostPort string) {
 	t.Helper()
+	hostPort, err := temporalServerHostPort()
+	if err != nil {
+		need(t, "Temporal dev server", err)
+	}
+	return hostPort
+}
+
+// StartTemporal is Temporal for a program that is not a test (cmd/bench):
+// the same dev server, started on first use, stopped by StopAll.
+func StartTemporal() (hostPort string, err error) {
+	hostPort, err = temporalServerHostPort()
+	if err != nil {
+		return "", fmt.Errorf("testenv: Temporal dev server: %w", err)
+	}
+	return hostPort, nil
+}
+
+func temporalServerHostPort() (string, error) {
 	temporalOnce.Do(func() { temporalSrv, temporalErr = startTemporal() })
 	if temporalErr != nil {
-		need(t, "Temporal dev server", temporalErr)
+		return "", temporalErr
 	}
-	return temporalSrv.hostPort
+	return temporalSrv.hostPort, nil
 }
 
 var (
@@ -54,6 +72,10 @@ type temporalServer struct {
 	hostPort string
 	pidFile  string
 }
+
+// TemporalBinary is the Temporal CLI the dev server runs from (for a
+// report's "which server" line).
+func TemporalBinary() (string, error) { return temporalBinary() }
 
 // temporalBinary returns the Temporal CLI to run.
 func temporalBinary() (string, error) {

@@ -54,6 +54,12 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// StopAll is Main's clean-up for a program that is not a test (cmd/bench):
+// it stops the servers NewDatabase and StartTemporal started and removes
+// their files, keeping the servers' logs when keepLogs is set (after a
+// failure).
+func StopAll(keepLogs bool) error { return stopAll(keepLogs) }
+
 var (
 	stopMu   sync.Mutex
 	stoppers []func() error // run in reverse order by stopAll
