@@ -69,7 +69,7 @@ func TestRetryAfterForms(t *testing.T) {
 		paused bool
 	}{
 		{429, "3", 3 * time.Second, 3 * time.Second, true},
-		{503, time.Now().Add(10*time.Second).UTC().Format(http.TimeFormat), 8 * time.Second, 10 * time.Second, true},
+		{503, time.Now().Add(10 * time.Second).UTC().Format(http.TimeFormat), 8 * time.Second, 10 * time.Second, true},
 		{429, "86400000000", 5 * time.Minute, 5 * time.Minute, true},
 		{429, "soon", 0, 0, false},
 		{429, "-5", 0, 0, false},
