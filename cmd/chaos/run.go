@@ -1,0 +1,220 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// standinFaults is the Twilio stand-in's count of what it answered during
+// outages (twiliostandin.OutageStats).
+type standinFaults struct {
+	Answered500  int `json:"answered_500"`
+	Answered429  int `json:"answered_429"`
+	Hung         int `json:"hung"`
+	HungAccepted int `json:"hung_accepted"`
+	EarlyRetries int `json:"early_retries"`
+}
+
+func (c *chaos) run(n, rounds int, faults bool, timeout time.Duration) error {
+	began := time.Now()
+	if err := c.dev(); err != nil {
+		return err
+	}
+	key, err := os.ReadFile(filepath.Join(c.root, ".dev", "api-key"))
+	if err != nil {
+		return err
+	}
+	c.key = strings.TrimSpace(string(key))
+	if err := c.anyHour(); err != nil {
+		return err
+	}
+	var before standinFaults
+	if err := get(c.standin+"/_standin/faults", &before); err != nil {
+		return fmt.Errorf("the Twilio stand-in has no outages (an old bin/twilio-standin?): %w", err)
+	}
+	p := newPlan(n)
+	if err := c.seed(p); err != nil {
+		return err
+	}
+	ids, err := c.createPrograms(p)
+	if err != nil {
+		return err
+	}
+	for _, k := range []string{"welcome_back", "dormant_wakeup"} {
+		if err := c.call("POST", fmt.Sprintf("/v1/programs/%d/sweep", ids[k]), nil, nil); err != nil {
+			return err
+		}
+	}
+	c.say("run %s: %d buyers, %d lapsed, %d dormant; programs %v (stack up after %s)",
+		p.run, len(p.buyers), len(p.lapsed), len(p.dormant), ids, time.Since(began).Round(time.Second))
+
+	t0 := time.Now()
+	timeline := make(chan error, 1)
+	if faults {
+		go func() { timeline <- c.outages(t0) }()
+	} else {
+		timeline <- nil
+	}
+	if err := c.purchases(p, faults); err != nil {
+		return err
+	}
+	if err := <-timeline; err != nil {
+		return err
+	}
+	if rounds > 0 && faults {
+		// The outages end about 42s in; the kills fall on the messages
+		// still due (the happy call's last touch at 55s).
+		time.Sleep(time.Until(t0.Add(44 * time.Second)))
+	}
+	for r := range rounds {
+		for _, victim := range []string{"dangol", "temporal", "postgres"} {
+			time.Sleep(4 * time.Second)
+			if err := c.restart(victim); err != nil {
+				return err
+			}
+		}
+		c.say("round %d of kill -9 done", r+1)
+	}
+	if err := c.waitEnded(p, timeout); err != nil {
+		return err
+	}
+	var after standinFaults
+	if err := get(c.standin+"/_standin/faults", &after); err != nil {
+		return err
+	}
+	err = c.count(p, faults, standinFaults{
+		Answered500: after.Answered500 - before.Answered500, Answered429: after.Answered429 - before.Answered429,
+		Hung: after.Hung - before.Hung, HungAccepted: after.HungAccepted - before.HungAccepted,
+		EarlyRetries: after.EarlyRetries - before.EarlyRetries,
+	})
+	c.say("run took %s (%d stack starts, %d failed and retried)", time.Since(began).Round(time.Second), c.devRestarts, c.devFailed)
+	return err
+}
+
+// outages is the fault timeline, from t0 (programs created, purchases
+// starting): Twilio 500s while the first thank-yous and greetings go,
+// SMTP refused while the first mails are due, 429s, then hangs.
+func (c *chaos) outages(t0 time.Time) error {
+	at := func(d time.Duration) { time.Sleep(time.Until(t0.Add(d))) }
+	twilio := func(mode, span string, extra map[string]any) error {
+		body := map[string]any{"mode": mode, "for": span}
+		for k, v := range extra {
+			body[k] = v
+		}
+		if err := post(c.standin+"/_standin/faults", body); err != nil {
+			return err
+		}
+		c.say("Twilio stand-in: %s for %s %v", mode, span, extra)
+		return nil
+	}
+	at(6 * time.Second)
+	if err := twilio("500", "8s", nil); err != nil {
+		return err
+	}
+	at(10 * time.Second)
+	c.proxy.refuse(15 * time.Second)
+	c.say("SMTP: refusing connections for 15s")
+	at(18 * time.Second)
+	if err := twilio("429", "8s", map[string]any{"retry_after": "3s"}); err != nil {
+		return err
+	}
+	at(30 * time.Second)
+	// Longer than the SMS client's 10s timeout: each message is accepted
+	// and its sender never hears so.
+	return twilio("hang", "12s", map[string]any{"hang": "30s"})
+}
+
+// purchases posts the buyers' purchases over about ten seconds. With
+// faults, PostgreSQL is killed after the first third: the second third
+// is posted at once, while it is down (each repeated after the 503's
+// Retry-After until it is back), the rest once it is.
+func (c *chaos) purchases(p *plan, pgKill bool) error {
+	buy := func(id string) error {
+		return c.call("POST", "/v1/purchases", map[string]any{"external_id": id + "-o", "customer_id": id, "amount": "10000", "currency": "KRW",
+			"category": p.category, "product": "제품", "store": "강남점", "purchased_at": time.Now().UTC().Format(time.RFC3339)}, nil)
+	}
+	third := max(1, len(p.buyers)/3)
+	first, during, rest := p.buyers[:third], p.buyers[third:min(2*third, len(p.buyers))], p.buyers[min(2*third, len(p.buyers)):]
+	paced := func(ids []string, span time.Duration) error {
+		gap, start := span/time.Duration(max(1, len(ids))), time.Now()
+		return parallel(8, ids, func(id string) error {
+			time.Sleep(time.Until(start.Add(gap * time.Duration(indexOf(ids, id)))))
+			return buy(id)
+		})
+	}
+	if err := paced(first, 3*time.Second); err != nil {
+		return err
+	}
+	if !pgKill {
+		return paced(append(during, rest...), 6*time.Second)
+	}
+	before := c.stats.snapshot()
+	if err := c.kill("postgres"); err != nil {
+		return err
+	}
+	c.say("killed PostgreSQL (SIGKILL) with %d purchases still to post; restarting it", len(during)+len(rest))
+	restarted := make(chan error, 1)
+	down := time.Now()
+	go func() { restarted <- c.dev() }()
+	if err := parallel(8, during, buy); err != nil {
+		return err
+	}
+	if err := <-restarted; err != nil {
+		return err
+	}
+	after := c.stats.snapshot()
+	c.say("PostgreSQL back after %s; meanwhile the API answered %d×503 (%d without Retry-After) and %d×500",
+		time.Since(down).Round(100*time.Millisecond), after.unavailable-before.unavailable,
+		after.withoutRetryAfter-before.withoutRetryAfter, after.internal-before.internal)
+	return paced(rest, 3*time.Second)
+}
+
+func (s *apiStats) snapshot() apiStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return apiStats{unavailable: s.unavailable, withoutRetryAfter: s.withoutRetryAfter, internal: s.internal, refused: s.refused}
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// waitEnded waits until every program has all its enrolments ended.
+func (c *chaos) waitEnded(p *plan, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		done, state := true, map[int64]map[string]int{}
+		for id, want := range p.enrolments {
+			var prog struct {
+				Enrolments map[string]int `json:"enrolments"`
+			}
+			if err := c.call("GET", fmt.Sprintf("/v1/programs/%d", id), nil, &prog); err != nil {
+				return err
+			}
+			ended := 0
+			for k, v := range prog.Enrolments {
+				if strings.HasPrefix(k, "ended") {
+					ended += v
+				}
+			}
+			state[id] = prog.Enrolments
+			done = done && ended == want
+		}
+		if done {
+			c.say("every enrolment ended: %v", state)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("enrolments after %s: %v, want %v ended", timeout, state, p.enrolments)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
