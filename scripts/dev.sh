@@ -156,9 +156,15 @@ if [[ ! -x bin/temporal ]]; then
 		die_log build-temporal "go install of the Temporal CLI failed"
 fi
 
-say "building bin/dangol and bin/twilio-standin"
-go build -o bin/dangol ./cmd/dangol || die "go build ./cmd/dangol failed (compiler output above)"
-go build -o bin/twilio-standin ./cmd/twilio-standin || die "go build ./cmd/twilio-standin failed (compiler output above)"
+# DEV_SKIP_BUILD=1 (make chaos, restarting what it killed) reuses the
+# binaries: a cached go build still costs seconds on a busy machine.
+if [[ ${DEV_SKIP_BUILD:-} == 1 && -x bin/dangol && -x bin/twilio-standin ]]; then
+	say "using the built bin/dangol and bin/twilio-standin (DEV_SKIP_BUILD=1)"
+else
+	say "building bin/dangol and bin/twilio-standin"
+	go build -o bin/dangol ./cmd/dangol || die "go build ./cmd/dangol failed (compiler output above)"
+	go build -o bin/twilio-standin ./cmd/twilio-standin || die "go build ./cmd/twilio-standin failed (compiler output above)"
+fi
 
 if [[ ! -d tools/maildev/node_modules ]]; then
 	command -v npm >/dev/null || die "npm not found; install Node.js (20+) to run maildev"

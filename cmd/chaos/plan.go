@@ -114,7 +114,9 @@ func (c *chaos) createPrograms(p *plan) (map[string]int64, error) {
 		}, len(p.buyers)},
 		{"welcome_back", "welcome_back", map[string]any{"holdout_percent": 0, "lapsed_days": 90, "every": "5s",
 			"audience": map[string]any{"stores": []string{p.store("lapsed")}},
-			"coupon":   coupon("50s"), "reminder_before": "25s",
+			// The reminder is skipped if its moment passed while the
+			// greeting was held up: 45s leaves room for the outages.
+			"coupon": coupon("90s"), "reminder_before": "45s",
 			"greeting": map[string]any{"text": "{{.Name}}님 [wb1] {{.Coupon}}"},
 			"reminder": map[string]any{"text": "{{.Name}}님 [wb2] {{.Coupon}}"},
 		}, len(p.lapsed)},

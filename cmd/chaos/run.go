@@ -43,31 +43,23 @@ func (c *chaos) run(n, rounds int, faults bool, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	c.say("run %s: %d buyers, %d lapsed, %d dormant; programs %v (stack up after %s)",
+		p.run, len(p.buyers), len(p.lapsed), len(p.dormant), ids, time.Since(began).Round(time.Second))
+	if err := c.purchases(p, faults); err != nil {
+		return err
+	}
+	// The segment programs enrol now, so their messages meet the Twilio
+	// and SMTP outages and the kills (each also sweeps every 5s, which
+	// must not enrol anyone twice).
 	for _, k := range []string{"welcome_back", "dormant_wakeup"} {
 		if err := c.call("POST", fmt.Sprintf("/v1/programs/%d/sweep", ids[k]), nil, nil); err != nil {
 			return err
 		}
 	}
-	c.say("run %s: %d buyers, %d lapsed, %d dormant; programs %v (stack up after %s)",
-		p.run, len(p.buyers), len(p.lapsed), len(p.dormant), ids, time.Since(began).Round(time.Second))
-
-	t0 := time.Now()
-	timeline := make(chan error, 1)
 	if faults {
-		go func() { timeline <- c.outages(t0) }()
-	} else {
-		timeline <- nil
-	}
-	if err := c.purchases(p, faults); err != nil {
-		return err
-	}
-	if err := <-timeline; err != nil {
-		return err
-	}
-	if rounds > 0 && faults {
-		// The outages end about 42s in; the kills fall on the messages
-		// still due (the happy call's last touch at 55s).
-		time.Sleep(time.Until(t0.Add(44 * time.Second)))
+		if err := c.outages(); err != nil {
+			return err
+		}
 	}
 	for r := range rounds {
 		for _, victim := range []string{"dangol", "temporal", "postgres"} {
@@ -94,37 +86,58 @@ func (c *chaos) run(n, rounds int, faults bool, timeout time.Duration) error {
 	return err
 }
 
-// outages is the fault timeline, from t0 (programs created, purchases
-// starting): Twilio 500s while the first thank-yous and greetings go,
-// SMTP refused while the first mails are due, 429s, then hangs.
-func (c *chaos) outages(t0 time.Time) error {
-	at := func(d time.Duration) { time.Sleep(time.Until(t0.Add(d))) }
-	twilio := func(mode, span string, extra map[string]any) error {
-		body := map[string]any{"mode": mode, "for": span}
-		for k, v := range extra {
-			body[k] = v
-		}
-		if err := post(c.standin+"/_standin/faults", body); err != nil {
-			return err
-		}
-		c.say("Twilio stand-in: %s for %s %v", mode, span, extra)
-		return nil
-	}
-	at(6 * time.Second)
-	if err := twilio("500", "8s", nil); err != nil {
-		return err
-	}
-	at(10 * time.Second)
+// outages runs the Twilio outages one after the other while the
+// messages of the purchases just taken come due (thank-you at once, the
+// happy call's first touch 10s later, its second 25s later), with SMTP
+// refusing connections while the happy call's first mails are due. Each
+// Twilio outage lasts at least its span and until the stand-in has
+// answered a call with it, so a slow machine cannot make a run pass
+// without the fault having met a message.
+func (c *chaos) outages() error {
 	c.proxy.refuse(15 * time.Second)
 	c.say("SMTP: refusing connections for 15s")
-	at(18 * time.Second)
-	if err := twilio("429", "8s", map[string]any{"retry_after": "3s"}); err != nil {
+	if err := c.outage("500", 5*time.Second, nil, func(f standinFaults) int { return f.Answered500 }); err != nil {
 		return err
 	}
-	at(30 * time.Second)
+	if err := c.outage("429", 6*time.Second, map[string]any{"retry_after": "3s"}, func(f standinFaults) int { return f.Answered429 }); err != nil {
+		return err
+	}
 	// Longer than the SMS client's 10s timeout: each message is accepted
 	// and its sender never hears so.
-	return twilio("hang", "12s", map[string]any{"hang": "30s"})
+	return c.outage("hang", 8*time.Second, map[string]any{"hang": "30s"}, func(f standinFaults) int { return f.HungAccepted })
+}
+
+// maxOutage bounds an outage that meets no message.
+const maxOutage = 60 * time.Second
+
+func (c *chaos) outage(mode string, least time.Duration, extra map[string]any, met func(standinFaults) int) error {
+	var before standinFaults
+	if err := get(c.standin+"/_standin/faults", &before); err != nil {
+		return err
+	}
+	body := map[string]any{"mode": mode, "for": maxOutage.String()}
+	for k, v := range extra {
+		body[k] = v
+	}
+	if err := post(c.standin+"/_standin/faults", body); err != nil {
+		return err
+	}
+	began := time.Now()
+	c.say("Twilio stand-in: %s %v", mode, extra)
+	for {
+		time.Sleep(500 * time.Millisecond)
+		var now standinFaults
+		if err := get(c.standin+"/_standin/faults", &now); err != nil {
+			return err
+		}
+		if n := met(now) - met(before); (n > 0 && time.Since(began) >= least) || time.Since(began) >= maxOutage {
+			if err := post(c.standin+"/_standin/faults", map[string]any{"mode": "none"}); err != nil {
+				return err
+			}
+			c.say("Twilio stand-in: %s ended after %s, %d calls met it", mode, time.Since(began).Round(100*time.Millisecond), n)
+			return nil
+		}
+	}
 }
 
 // purchases posts the buyers' purchases over about ten seconds. With
@@ -159,6 +172,9 @@ func (c *chaos) purchases(p *plan, pgKill bool) error {
 	restarted := make(chan error, 1)
 	down := time.Now()
 	go func() { restarted <- c.dev() }()
+	// The killed postmaster's backends take a moment to notice and exit;
+	// a purchase sent in that moment may still be taken.
+	time.Sleep(time.Second)
 	if err := parallel(8, during, buy); err != nil {
 		return err
 	}

@@ -82,6 +82,8 @@ func (c *chaos) dev() error {
 		var out []byte
 		if out, err = cmd.CombinedOutput(); err == nil {
 			c.devRestarts++
+			// Built once; restarts reuse the binaries.
+			os.Setenv("DEV_SKIP_BUILD", "1")
 			return nil
 		}
 		c.devFailed++
@@ -102,7 +104,24 @@ func (c *chaos) kill(name string) error {
 	if err != nil {
 		return fmt.Errorf("%s pid file: %w", name, err)
 	}
-	return syscall.Kill(pid, syscall.SIGKILL)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return err
+	}
+	// Restarting while the process is still exiting would find it
+	// "running" (dev.sh checks by PID) and wait for a server that is gone.
+	for range 100 {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return nil
+		}
+		// The state follows the command name in parentheses: "Z" is a
+		// zombie, dead already.
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && strings.HasPrefix(string(stat[i:]), ") Z") {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s (pid %d) still alive 5s after SIGKILL", name, pid)
 }
 
 // restart kills one process and restarts the stack.
@@ -162,6 +181,7 @@ func (c *chaos) cleanup() {
 	c.proxy.close()
 	if c.preexisting {
 		os.Unsetenv("DEV_DANGOL_SMTP_PORT")
+		os.Unsetenv("DEV_SKIP_BUILD")
 		c.say("pointing dangol at maildev again")
 		if err := c.dev(); err != nil {
 			c.say("%v", err)
