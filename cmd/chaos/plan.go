@@ -91,9 +91,10 @@ func (c *chaos) seed(p *plan) error {
 	})
 }
 
-// createPrograms creates the four programs, each on exact time (offsets under
-// an hour) with no holdout, so every customer gets every message.
-func (c *chaos) createPrograms(p *plan) (map[string]int64, error) {
+// createPrograms creates the programs named (happy_call, second_purchase,
+// welcome_back, dormant_wakeup), each on exact time (offsets under an
+// hour) with no holdout, so every customer gets every message.
+func (c *chaos) createPrograms(p *plan, keys ...string) (map[string]int64, error) {
 	coupon := func(valid string) map[string]any {
 		return map[string]any{"kind": "amount", "value": "5000", "valid_for": valid}
 	}
@@ -130,6 +131,9 @@ func (c *chaos) createPrograms(p *plan) (map[string]int64, error) {
 	}
 	ids := map[string]int64{}
 	for _, d := range defs {
+		if !contains(keys, d.key) {
+			continue
+		}
 		var prog struct {
 			ID int64 `json:"id"`
 		}

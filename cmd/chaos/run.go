@@ -39,7 +39,7 @@ func (c *chaos) run(n, rounds int, faults bool, timeout time.Duration) error {
 	if err := c.seed(p); err != nil {
 		return err
 	}
-	ids, err := c.createPrograms(p)
+	ids, err := c.createPrograms(p, "happy_call", "second_purchase")
 	if err != nil {
 		return err
 	}
@@ -48,14 +48,20 @@ func (c *chaos) run(n, rounds int, faults bool, timeout time.Duration) error {
 	if err := c.purchases(p, faults); err != nil {
 		return err
 	}
-	// The segment programs enrol now, so their messages meet the Twilio
-	// and SMTP outages and the kills (each also sweeps every 5s, which
-	// must not enrol anyone twice).
-	for _, k := range []string{"welcome_back", "dormant_wakeup"} {
-		if err := c.call("POST", fmt.Sprintf("/v1/programs/%d/sweep", ids[k]), nil, nil); err != nil {
+	// The segment programs start now, so their messages meet the Twilio
+	// and SMTP outages and the kills rather than the PostgreSQL restart
+	// above (their sweeps, every 5s, must not enrol anyone twice).
+	segment, err := c.createPrograms(p, "welcome_back", "dormant_wakeup")
+	if err != nil {
+		return err
+	}
+	for k, id := range segment {
+		if err := c.call("POST", fmt.Sprintf("/v1/programs/%d/sweep", id), nil, nil); err != nil {
 			return err
 		}
+		ids[k] = id
 	}
+	c.say("segment programs %v started", segment)
 	if faults {
 		if err := c.outages(); err != nil {
 			return err
