@@ -73,7 +73,11 @@ pid_of() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
 alive() {
 	kill -0 "$1" 2>/dev/null || return 1
 	if command -v ps >/dev/null; then
-		[[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]] || return 1
+		# Empty: reaped between the two checks (a killed PostgreSQL's
+		# zombie often is), which must not read as alive.
+		local stat
+		stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+		[[ -n $stat && $stat != Z* ]] || return 1
 	fi
 }
 

@@ -12,63 +12,11 @@ import (
 // the mail catcher (a missing one only if dangol records it ambiguous),
 // and what the API and the stand-in saw of the faults.
 func (c *chaos) count(p *plan, faults bool, tw standinFaults) error {
-	var msgs []struct {
-		To   string `json:"to"`
-		Body string `json:"body"`
-	}
-	if err := get(c.standin+"/_standin/messages", &msgs); err != nil {
+	e, err := c.edge(p)
+	if err != nil {
 		return err
 	}
-	byPhone := map[string]string{}
-	for id, ph := range p.phone {
-		byPhone[ph] = id
-	}
-	sms := map[string]map[string]int{}
-	for _, m := range msgs {
-		id, ok := byPhone[m.To]
-		if !ok {
-			continue
-		}
-		for _, mk := range p.sms[id] {
-			if strings.Contains(m.Body, mk) {
-				if sms[id] == nil {
-					sms[id] = map[string]int{}
-				}
-				sms[id][mk]++
-			}
-		}
-	}
-	var mails []struct {
-		Subject string `json:"subject"`
-		To      []struct {
-			Address string `json:"address"`
-		} `json:"to"`
-	}
-	if err := get(c.mailUI+"/api/email", &mails); err != nil {
-		return err
-	}
-	byAddr := map[string]string{}
-	for id, a := range p.email {
-		byAddr[a] = id
-	}
-	mail := map[string]map[string]int{}
-	for _, m := range mails {
-		for _, to := range m.To {
-			id, ok := byAddr[to.Address]
-			if !ok {
-				continue
-			}
-			for _, mk := range p.mail[id] {
-				if strings.Contains(m.Subject, mk) {
-					if mail[id] == nil {
-						mail[id] = map[string]int{}
-					}
-					mail[id][mk]++
-				}
-			}
-		}
-	}
-
+	sms, mail := e.sms, e.mail
 	var problems []string
 	smsWant, smsGot, mailWant, mailGot, ambiguous := 0, 0, 0, 0, 0
 	for _, id := range p.customers() {
@@ -127,8 +75,69 @@ func (c *chaos) count(p *plan, faults bool, tw standinFaults) error {
 		}
 		return errors.New(strings.Join(problems, "; "))
 	}
-	c.say("ok: every planned SMS exactly once, no mail twice, every enrolment ended")
+	c.say("ok: every planned SMS exactly once, no mail twice, every enrolment ended (welcome back's wait for their coupons)")
 	return nil
+}
+
+// edgeCounts is, per customer and marker, how many SMS the Twilio
+// stand-in and how many mails the mail catcher received.
+type edgeCounts struct {
+	sms, mail map[string]map[string]int
+}
+
+func (c *chaos) edge(p *plan) (edgeCounts, error) {
+	var msgs []struct {
+		To   string `json:"to"`
+		Body string `json:"body"`
+	}
+	if err := get(c.standin+"/_standin/messages", &msgs); err != nil {
+		return edgeCounts{}, err
+	}
+	e := edgeCounts{sms: map[string]map[string]int{}, mail: map[string]map[string]int{}}
+	bump := func(m map[string]map[string]int, id, mk string) {
+		if m[id] == nil {
+			m[id] = map[string]int{}
+		}
+		m[id][mk]++
+	}
+	byPhone := map[string]string{}
+	for id, ph := range p.phone {
+		byPhone[ph] = id
+	}
+	for _, m := range msgs {
+		if id, ok := byPhone[m.To]; ok {
+			for _, mk := range p.sms[id] {
+				if strings.Contains(m.Body, mk) {
+					bump(e.sms, id, mk)
+				}
+			}
+		}
+	}
+	var mails []struct {
+		Subject string `json:"subject"`
+		To      []struct {
+			Address string `json:"address"`
+		} `json:"to"`
+	}
+	if err := get(c.mailUI+"/api/email", &mails); err != nil {
+		return edgeCounts{}, err
+	}
+	byAddr := map[string]string{}
+	for id, a := range p.email {
+		byAddr[a] = id
+	}
+	for _, m := range mails {
+		for _, to := range m.To {
+			if id, ok := byAddr[to.Address]; ok {
+				for _, mk := range p.mail[id] {
+					if strings.Contains(m.Subject, mk) {
+						bump(e.mail, id, mk)
+					}
+				}
+			}
+		}
+	}
+	return e, nil
 }
 
 // ambiguousMail asks the journey whether the customer's mail is recorded

@@ -21,8 +21,11 @@ type plan struct {
 	email    map[string]string
 	// sms and mail are the markers each customer must receive once.
 	sms, mail map[string][]string
-	// enrolments is how many enrolments each program must end with.
+	// enrolments is how many enrolments each program must end with;
+	// lingering are programs whose enrolments outlive their last message
+	// (welcome back waits for its coupon to expire): they need not end.
 	enrolments map[int64]int
+	lingering  map[int64]bool
 }
 
 // Markers, one per planned message.
@@ -37,7 +40,7 @@ var (
 func newPlan(n int) *plan {
 	run := strconv.FormatInt(time.Now().Unix(), 36)
 	p := &plan{run: run, category: "chaos-" + run, phone: map[string]string{}, email: map[string]string{},
-		sms: map[string][]string{}, mail: map[string][]string{}, enrolments: map[int64]int{}}
+		sms: map[string][]string{}, mail: map[string][]string{}, enrolments: map[int64]int{}, lingering: map[int64]bool{}}
 	lapsed, dormant := max(1, n/4), max(1, n/4)
 	suffix := time.Now().Unix() % 10000
 	add := func(group int, list *[]string, i int, sms, mail []string) {
@@ -115,9 +118,12 @@ func (c *chaos) createPrograms(p *plan, keys ...string) (map[string]int64, error
 		}, len(p.buyers)},
 		{"welcome_back", "welcome_back", map[string]any{"holdout_percent": 0, "lapsed_days": 90, "every": "5s",
 			"audience": map[string]any{"stores": []string{p.store("lapsed")}},
-			// The reminder is skipped if its moment passed while the
-			// greeting was held up: 45s leaves room for the outages.
-			"coupon": coupon("90s"), "reminder_before": "45s",
+			// The reminder goes 90s after the greeting: by design it is
+			// skipped (silently) if the greeting went out after that
+			// moment, which outages and kills must not cause. The
+			// enrolment then waits for the coupon to expire, which the
+			// run does not wait for (see waitDone).
+			"coupon": coupon("6m"), "reminder_before": "4m30s",
 			"greeting": map[string]any{"text": "{{.Name}}님 [wb1] {{.Coupon}}"},
 			"reminder": map[string]any{"text": "{{.Name}}님 [wb2] {{.Coupon}}"},
 		}, len(p.lapsed)},
@@ -143,6 +149,7 @@ func (c *chaos) createPrograms(p *plan, keys ...string) (map[string]int64, error
 		c.programs = append(c.programs, prog.ID)
 		ids[d.key] = prog.ID
 		p.enrolments[prog.ID] = d.count
+		p.lingering[prog.ID] = d.kind == "welcome_back"
 	}
 	return ids, nil
 }

@@ -76,7 +76,7 @@ func (c *chaos) run(n, rounds int, faults bool, timeout time.Duration) error {
 		}
 		c.say("round %d of kill -9 done", r+1)
 	}
-	if err := c.waitEnded(p, timeout); err != nil {
+	if err := c.waitDone(p, timeout); err != nil {
 		return err
 	}
 	var after standinFaults
@@ -209,8 +209,10 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
-// waitEnded waits until every program has all its enrolments ended.
-func (c *chaos) waitEnded(p *plan, timeout time.Duration) error {
+// waitDone waits until every program has all its enrolments, every
+// enrolment has ended (but those of lingering programs) and every planned
+// SMS has reached the stand-in; what arrived is then counted.
+func (c *chaos) waitDone(p *plan, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		done, state := true, map[int64]map[string]int{}
@@ -221,21 +223,36 @@ func (c *chaos) waitEnded(p *plan, timeout time.Duration) error {
 			if err := c.call("GET", fmt.Sprintf("/v1/programs/%d", id), nil, &prog); err != nil {
 				return err
 			}
-			ended := 0
+			all, ended := 0, 0
 			for k, v := range prog.Enrolments {
+				all += v
 				if strings.HasPrefix(k, "ended") {
 					ended += v
 				}
 			}
 			state[id] = prog.Enrolments
-			done = done && ended == want
+			done = done && all == want && (ended == want || p.lingering[id])
 		}
+		missing := 0
 		if done {
-			c.say("every enrolment ended: %v", state)
-			return nil
+			e, err := c.edge(p)
+			if err != nil {
+				return err
+			}
+			for _, id := range p.customers() {
+				for _, mk := range p.sms[id] {
+					if e.sms[id][mk] == 0 {
+						missing++
+					}
+				}
+			}
+			if missing == 0 {
+				c.say("enrolments: %v; every planned SMS arrived", state)
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("enrolments after %s: %v, want %v ended", timeout, state, p.enrolments)
+			return fmt.Errorf("after %s: enrolments %v, want %v ended (but welcome back's); %d planned SMS missing", timeout, state, p.enrolments, missing)
 		}
 		time.Sleep(2 * time.Second)
 	}

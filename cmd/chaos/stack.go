@@ -109,17 +109,21 @@ func (c *chaos) kill(name string) error {
 	}
 	// Restarting while the process is still exiting would find it
 	// "running" (dev.sh checks by PID) and wait for a server that is gone.
+	// A zombie is dead, but waiting (a while) for it to be reaped spares
+	// dev.sh's check the moment it disappears.
+	zombie := false
 	for range 100 {
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			return nil
 		}
-		// The state follows the command name in parentheses: "Z" is a
-		// zombie, dead already.
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && strings.HasPrefix(string(stat[i:]), ") Z") {
-			return nil
-		}
+		// The state follows the command name in parentheses.
+		i := strings.LastIndexByte(string(stat), ')')
+		zombie = i > 0 && strings.HasPrefix(string(stat[i:]), ") Z")
 		time.Sleep(50 * time.Millisecond)
+	}
+	if zombie {
+		return nil
 	}
 	return fmt.Errorf("%s (pid %d) still alive 5s after SIGKILL", name, pid)
 }
