@@ -118,12 +118,12 @@ func (c *chaos) createPrograms(p *plan, keys ...string) (map[string]int64, error
 		}, len(p.buyers)},
 		{"welcome_back", "welcome_back", map[string]any{"holdout_percent": 0, "lapsed_days": 90, "every": "5s",
 			"audience": map[string]any{"stores": []string{p.store("lapsed")}},
-			// The reminder goes 90s after the greeting: by design it is
+			// The reminder goes 75s after the greeting: by design it is
 			// skipped (silently) if the greeting went out after that
 			// moment, which outages and kills must not cause. The
 			// enrolment then waits for the coupon to expire, which the
 			// run does not wait for (see waitDone).
-			"coupon": coupon("6m"), "reminder_before": "4m30s",
+			"coupon": coupon("6m"), "reminder_before": "4m45s",
 			"greeting": map[string]any{"text": "{{.Name}}님 [wb1] {{.Coupon}}"},
 			"reminder": map[string]any{"text": "{{.Name}}님 [wb2] {{.Coupon}}"},
 		}, len(p.lapsed)},
