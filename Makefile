@@ -19,8 +19,8 @@ dev:
 demo:
 	source .dev/env && bin/dangol demo
 
-## chaos: kill -9 dangol, Temporal and PostgreSQL mid-run on the dev stack and count what the stand-ins received
-CHAOS_FLAGS ?= -customers 40 -rounds 4
+## chaos: both program families over 300 customers on the dev stack through Twilio 500/429/hangs, SMTP refusing, PostgreSQL killed during purchases and kill -9 of dangol, Temporal and PostgreSQL; count what the stand-ins received
+CHAOS_FLAGS ?= -customers 300 -rounds 2
 chaos:
 	go run ./cmd/chaos $(CHAOS_FLAGS)
 

@@ -3,10 +3,18 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/metrics"
@@ -22,9 +30,47 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 	Field  string `json:"field,omitempty"`
+	// retryAfter, when set, goes out as the Retry-After header: the
+	// request failed for a passing reason and repeating it will do.
+	retryAfter time.Duration
 }
 
 func (p *Problem) Error() string { return p.Detail }
+
+// retryUnavailable is the Retry-After of a 503 for a dependency that is
+// down: a PostgreSQL or Temporal restart takes seconds.
+const retryUnavailable = 2 * time.Second
+
+// dbUnavailable is the answer while PostgreSQL cannot be reached or is
+// restarting: nothing about the request is wrong, and every write is one
+// transaction keyed by the client's ids, so repeating it is safe.
+func dbUnavailable() *Problem {
+	return &Problem{Type: "about:blank", Title: "Database unavailable", Status: http.StatusServiceUnavailable,
+		Detail: "the database cannot be reached right now; repeat the same request shortly", retryAfter: retryUnavailable}
+}
+
+// unreachable reports whether err says the database cannot be reached,
+// is restarting or dropped the connection, rather than anything about the
+// request: a connect error, the pool closed, PostgreSQL's connection
+// exception (class 08), shutdown and start-up codes, too many
+// connections, or the connection breaking mid-query.
+func unreachable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "57P01", "57P02", "57P03", "53300":
+			// admin_shutdown, crash_shutdown, cannot_connect_now,
+			// too_many_connections
+			return true
+		}
+		return strings.HasPrefix(pg.Code, "08")
+	}
+	var connect *pgconn.ConnectError
+	var netErr *net.OpError
+	return errors.As(err, &connect) || errors.Is(err, puddle.ErrClosedPool) || errors.As(err, &netErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || pgconn.SafeToRetry(err)
+}
 
 func badField(field, detail string) *Problem {
 	return &Problem{Type: "about:blank", Title: "Invalid request", Status: http.StatusBadRequest, Field: field, Detail: field + ": " + detail}
@@ -59,10 +105,16 @@ func renderError(w http.ResponseWriter, r *http.Request, err error) {
 		p = notFound("resource")
 	case errors.Is(err, store.ErrConflict):
 		p = conflict("the request conflicts with the resource's current state")
+	case unreachable(err):
+		slog.WarnContext(r.Context(), "database unavailable", "error", err, "route", metrics.Route(r), "request_id", middleware.GetReqID(r.Context()))
+		p = dbUnavailable()
 	default:
 		slog.ErrorContext(r.Context(), "request failed", "error", err, "route", metrics.Route(r), "request_id", middleware.GetReqID(r.Context()))
 		p = &Problem{Type: "about:blank", Title: "Internal error", Status: http.StatusInternalServerError,
 			Detail: "request " + middleware.GetReqID(r.Context()) + " failed; see the server log"}
+	}
+	if p.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((p.retryAfter+time.Second-1)/time.Second)))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)

@@ -52,5 +52,6 @@ func (s *Server) signal(r *http.Request, workflowID, name string, arg any) {
 // stored, and repeating the same request finishes the job.
 func unavailable(err error) *Problem {
 	return &Problem{Type: "about:blank", Title: "Workflow engine unavailable", Status: http.StatusServiceUnavailable,
-		Detail: "stored, but the program could not be started (" + err.Error() + "); repeat the same request to finish"}
+		Detail:     "stored, but the program could not be started (" + err.Error() + "); repeat the same request to finish",
+		retryAfter: retryUnavailable}
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The reduced chaos run of make test (CI): start the dev stack, run happy
-# calls for a few customers while dangol, the Temporal server and
-# PostgreSQL are each killed with SIGKILL once, count what the Twilio
-# stand-in and maildev received, and stop the stack. CHAOS=0 skips it.
+# The reduced chaos run of make test (CI): start the dev stack, run both
+# program families for a few customers while PostgreSQL is killed during
+# the purchases (503 with Retry-After meanwhile), the Twilio stand-in
+# answers 500, 429 with Retry-After and hangs, SMTP refuses connections,
+# and dangol, the Temporal server and PostgreSQL are each killed with
+# SIGKILL once; count what the Twilio stand-in and maildev received, and
+# stop the stack. CHAOS=0 skips it.
 #
 # A dev stack that is already up (a developer's) is left alone: the run
 # is skipped with a line saying so, because it would kill that stack's
@@ -17,8 +20,9 @@ if [[ ${CHAOS:-1} == 0 ]]; then
 	say "skipped (CHAOS=0)"
 	exit 0
 fi
-if curl -fsS -m 2 http://127.0.0.1:8080/healthz >/dev/null 2>&1; then
-	say "a dev stack is already running on :8080; skipped (run make chaos on it instead)"
+api_port=${DEV_API_PORT:-8080}
+if curl -fsS -m 2 "http://127.0.0.1:$api_port/healthz" >/dev/null 2>&1; then
+	say "a dev stack is already running on :$api_port; skipped (run make chaos on it instead)"
 	exit 0
 fi
 

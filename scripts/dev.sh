@@ -9,6 +9,12 @@
 #   Twilio stand-in   127.0.0.1:8089
 #   dangol serve      127.0.0.1:8080
 #
+# Another port for any of them: DEV_PG_PORT, DEV_TEMPORAL_PORT,
+# DEV_TEMPORAL_UI_PORT, DEV_SMTP_PORT, DEV_MAIL_UI_PORT, DEV_STANDIN_PORT,
+# DEV_API_PORT (give the same ones to every make dev, make chaos and make
+# stop of a checkout). DEV_DANGOL_SMTP_PORT sends dangol's mail to another
+# port than maildev's (make chaos puts a proxy there that can refuse it).
+#
 # State lives in .dev/: pids/ (PID files), logs/<name>.log, env (source it to
 # run bin/dangol yourself), api-key. `make stop` stops everything; running
 # this again reuses what is running, and restarts dangol and the stand-in if
@@ -24,7 +30,14 @@ DEV=$ROOT/.dev
 PIDS=$DEV/pids
 LOGS=$DEV/logs
 PG_DATA=$DEV/pg
-PG_PORT=55432
+PG_PORT=${DEV_PG_PORT:-55432}
+TEMPORAL_PORT=${DEV_TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${DEV_TEMPORAL_UI_PORT:-8233}
+SMTP_PORT=${DEV_SMTP_PORT:-1025}
+MAIL_UI_PORT=${DEV_MAIL_UI_PORT:-1080}
+STANDIN_PORT=${DEV_STANDIN_PORT:-8089}
+API_PORT=${DEV_API_PORT:-8080}
+DANGOL_SMTP_PORT=${DEV_DANGOL_SMTP_PORT:-$SMTP_PORT}
 # Twilio credentials have Twilio's shape (dangol checks at start-up): an Account
 # SID is AC and 32 hex digits, an auth token 32 hex digits.
 TWILIO_TOKEN=0000000000000000000000000000beef
@@ -60,7 +73,11 @@ pid_of() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
 alive() {
 	kill -0 "$1" 2>/dev/null || return 1
 	if command -v ps >/dev/null; then
-		[[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]] || return 1
+		# Empty: reaped between the two checks (a killed PostgreSQL's
+		# zombie often is), which must not read as alive.
+		local stat
+		stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+		[[ -n $stat && $stat != Z* ]] || return 1
 	fi
 }
 
@@ -143,9 +160,15 @@ if [[ ! -x bin/temporal ]]; then
 		die_log build-temporal "go install of the Temporal CLI failed"
 fi
 
-say "building bin/dangol and bin/twilio-standin"
-go build -o bin/dangol ./cmd/dangol || die "go build ./cmd/dangol failed (compiler output above)"
-go build -o bin/twilio-standin ./cmd/twilio-standin || die "go build ./cmd/twilio-standin failed (compiler output above)"
+# DEV_SKIP_BUILD=1 (make chaos, restarting what it killed) reuses the
+# binaries: a cached go build still costs seconds on a busy machine.
+if [[ ${DEV_SKIP_BUILD:-} == 1 && -x bin/dangol && -x bin/twilio-standin ]]; then
+	say "using the built bin/dangol and bin/twilio-standin (DEV_SKIP_BUILD=1)"
+else
+	say "building bin/dangol and bin/twilio-standin"
+	go build -o bin/dangol ./cmd/dangol || die "go build ./cmd/dangol failed (compiler output above)"
+	go build -o bin/twilio-standin ./cmd/twilio-standin || die "go build ./cmd/twilio-standin failed (compiler output above)"
+fi
 
 if [[ ! -d tools/maildev/node_modules ]]; then
 	command -v npm >/dev/null || die "npm not found; install Node.js (20+) to run maildev"
@@ -281,15 +304,15 @@ fi
 
 # --------------------------------------------------------------- Temporal
 
-temporal_healthy() { bin/temporal operator cluster health --address 127.0.0.1:7233 --command-timeout 2s; }
+temporal_healthy() { bin/temporal operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" --command-timeout 2s; }
 if running temporal temporal; then
 	say "Temporal already running"
 else
-	port_free Temporal 7233
-	port_free "Temporal UI" 8233
-	say "starting Temporal dev server on 127.0.0.1:7233 (UI :8233)"
+	port_free Temporal "$TEMPORAL_PORT"
+	port_free "Temporal UI" "$TEMPORAL_UI_PORT"
+	say "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (UI :$TEMPORAL_UI_PORT)"
 	start_bg temporal "$ROOT/bin/temporal" server start-dev \
-		--ip 127.0.0.1 --port 7233 --ui-port 8233 \
+		--ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
 		--db-filename "$DEV/temporal.db" \
 		--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
 		--search-attribute ProgramId=Keyword \
@@ -297,21 +320,21 @@ else
 		--search-attribute ProgramKind=Keyword
 fi
 wait_for temporal temporal 60 temporal_healthy
-wait_for temporal temporal 30 port_open 8233
+wait_for temporal temporal 30 port_open "$TEMPORAL_UI_PORT"
 
 # ---------------------------------------------------------------- maildev
 
 if running maildev maildev; then
 	say "maildev already running"
 else
-	port_free "maildev SMTP" 1025
-	port_free "maildev UI" 1080
-	say "starting maildev (SMTP 127.0.0.1:1025, UI :1080)"
+	port_free "maildev SMTP" "$SMTP_PORT"
+	port_free "maildev UI" "$MAIL_UI_PORT"
+	say "starting maildev (SMTP 127.0.0.1:$SMTP_PORT, UI :$MAIL_UI_PORT)"
 	start_bg maildev "$ROOT/tools/maildev/node_modules/.bin/maildev" \
-		--smtp 1025 --web 1080 --ip 127.0.0.1 --web-ip 127.0.0.1
+		--smtp "$SMTP_PORT" --web "$MAIL_UI_PORT" --ip 127.0.0.1 --web-ip 127.0.0.1
 fi
-wait_for maildev maildev 60 port_open 1025
-wait_for maildev maildev 60 curl -fsS http://127.0.0.1:1080/api/healthz
+wait_for maildev maildev 60 port_open "$SMTP_PORT"
+wait_for maildev maildev 60 curl -fsS "http://127.0.0.1:$MAIL_UI_PORT/api/healthz"
 
 # ------------------------------------------------------- Twilio stand-in
 
@@ -324,32 +347,32 @@ restart_if_changed() {
 	fi
 }
 
-standin_cmd=(env "TWILIO_AUTH_TOKEN=$TWILIO_TOKEN" "$ROOT/bin/twilio-standin" --addr 127.0.0.1:8089)
+standin_cmd=(env "TWILIO_AUTH_TOKEN=$TWILIO_TOKEN" "$ROOT/bin/twilio-standin" --addr "127.0.0.1:$STANDIN_PORT")
 restart_if_changed twilio-standin bin/twilio-standin "${standin_cmd[@]}"
 if running twilio-standin bin/twilio-standin; then
 	say "Twilio stand-in already running"
 else
-	port_free "Twilio stand-in" 8089
-	say "starting the Twilio stand-in on 127.0.0.1:8089"
+	port_free "Twilio stand-in" "$STANDIN_PORT"
+	say "starting the Twilio stand-in on 127.0.0.1:$STANDIN_PORT"
 	fingerprint bin/twilio-standin "${standin_cmd[@]}" >"$PIDS/twilio-standin.sum"
 	start_bg twilio-standin "${standin_cmd[@]}"
 fi
-wait_for twilio-standin bin/twilio-standin 30 port_open 8089
+wait_for twilio-standin bin/twilio-standin 30 port_open "$STANDIN_PORT"
 
 # ----------------------------------------------------------------- dangol
 
 cat >"$DEV/env" <<EOF
 # dangol's environment for the make dev stack: source .dev/env
-export DATABASE_URL='postgres://app@127.0.0.1:55432/dangol?sslmode=disable'
-export TEMPORAL_ADDRESS='127.0.0.1:7233'
-export HTTP_ADDR='127.0.0.1:8080'
-export PUBLIC_BASE_URL='http://127.0.0.1:8080'
+export DATABASE_URL='postgres://app@127.0.0.1:$PG_PORT/dangol?sslmode=disable'
+export TEMPORAL_ADDRESS='127.0.0.1:$TEMPORAL_PORT'
+export HTTP_ADDR='127.0.0.1:$API_PORT'
+export PUBLIC_BASE_URL='http://127.0.0.1:$API_PORT'
 export TWILIO_ACCOUNT_SID='AC0000000000000000000000000000dead'
 export TWILIO_AUTH_TOKEN='$TWILIO_TOKEN'
 export TWILIO_FROM='+15005550006'
-export TWILIO_API_BASE='http://127.0.0.1:8089'
+export TWILIO_API_BASE='http://127.0.0.1:$STANDIN_PORT'
 export SMTP_HOST='127.0.0.1'
-export SMTP_PORT='1025'
+export SMTP_PORT='$DANGOL_SMTP_PORT'
 export LOG_FORMAT='text'
 EOF
 # shellcheck source=/dev/null
@@ -375,20 +398,20 @@ restart_if_changed dangol bin/dangol "$(cat "$DEV/env")"
 if running dangol bin/dangol; then
 	say "dangol already running"
 else
-	port_free "dangol API" 8080
-	say "starting dangol serve on 127.0.0.1:8080"
+	port_free "dangol API" "$API_PORT"
+	say "starting dangol serve on 127.0.0.1:$API_PORT"
 	fingerprint bin/dangol "$(cat "$DEV/env")" >"$PIDS/dangol.sum"
 	start_bg dangol "$ROOT/bin/dangol" serve
 fi
-wait_for dangol bin/dangol 60 curl -fsS http://127.0.0.1:8080/readyz
+wait_for dangol bin/dangol 60 curl -fsS "http://127.0.0.1:$API_PORT/readyz"
 
 cat <<EOF
 
 dangol dev stack is up.
-  API                   http://127.0.0.1:8080
-  Temporal UI           http://127.0.0.1:8233
-  mail UI               http://127.0.0.1:1080
-  Twilio stand-in SMS   http://127.0.0.1:8089/_standin/messages
+  API                   http://127.0.0.1:$API_PORT
+  Temporal UI           http://127.0.0.1:$TEMPORAL_UI_PORT
+  mail UI               http://127.0.0.1:$MAIL_UI_PORT
+  Twilio stand-in SMS   http://127.0.0.1:$STANDIN_PORT/_standin/messages
   API key               $(cat "$DEV/api-key")   (header: Authorization: Bearer <key>; also in .dev/api-key)
   environment           source .dev/env
   logs                  .dev/logs/

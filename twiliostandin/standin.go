@@ -113,6 +113,11 @@ type Server struct {
 	// all counts every callback goroutine, whatever its generation, so Close
 	// also waits for those a concurrent Reset is still stopping.
 	all sync.WaitGroup
+	// outage is the fault mode under way (SetOutage) and its counts.
+	outage outageState
+	// done is closed by Close: calls hung by an outage return at once.
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 const apiVersion = "2010-04-01"
@@ -132,6 +137,7 @@ func New(opts Options) *Server {
 		client: opts.HTTPClient,
 		bySid:  map[string]*record{},
 		gen:    newGeneration(),
+		done:   make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -150,6 +156,8 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /_standin/reset", s.controlReset)
 	mux.HandleFunc("POST /_standin/repeat-sid", s.controlRepeatSid)
 	mux.HandleFunc("POST /_standin/callbacks", s.controlCallbacks)
+	mux.HandleFunc("POST /_standin/faults", s.controlOutage)
+	mux.HandleFunc("GET /_standin/faults", s.controlOutageStats)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 20404,
 			fmt.Sprintf("The requested resource %s was not found", r.URL.Path))
@@ -189,6 +197,7 @@ func (s *Server) Reset() {
 	s.faults = nil
 	s.unsubscribed = nil
 	s.noCallbacks = false
+	s.outage = outageState{}
 	old := s.gen
 	s.gen = newGeneration()
 	if s.closed {
@@ -207,6 +216,7 @@ func (s *Server) Close() {
 	s.closed = true
 	s.gen.cancel()
 	s.mu.Unlock()
+	s.closeOnce.Do(func() { close(s.done) })
 	s.all.Wait()
 }
 
@@ -346,6 +356,10 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 20001, "Could not parse the request body")
 		return
 	}
+	answered, hang := s.outageFor(w, r, true)
+	if answered {
+		return
+	}
 	if f, ok := s.takeFault(); ok {
 		switch {
 		case f.repeatSid:
@@ -445,6 +459,15 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 
 	// Not the numbers: a log line carries no phone number.
 	s.log.Info("twilio stand-in: message accepted", "sid", rec.Sid)
+	if hang > 0 {
+		s.mu.Lock()
+		s.outage.stats.HungAccepted++
+		s.mu.Unlock()
+	}
+	if !s.stall(r.Context(), hang) {
+		s.log.Info("twilio stand-in: outage: accepted, but the client left before the answer", "sid", rec.Sid)
+		return
+	}
 	writeJSON(w, http.StatusCreated, res)
 }
 
@@ -474,6 +497,9 @@ func (s *Server) fetchMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, ok := s.authenticate(w, r); !ok {
+		return
+	}
+	if answered, hang := s.outageFor(w, r, false); answered || !s.stall(r.Context(), hang) {
 		return
 	}
 	sid, ok := strings.CutSuffix(r.PathValue("file"), ".json")
@@ -549,6 +575,9 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, ok := s.authenticate(w, r); !ok {
+		return
+	}
+	if answered, hang := s.outageFor(w, r, false); answered || !s.stall(r.Context(), hang) {
 		return
 	}
 	q := r.URL.Query()

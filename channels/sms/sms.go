@@ -42,6 +42,11 @@ type ProviderError struct {
 	Message    string
 	Body       string
 	Permanent  bool
+	// RetryAfter is how long the provider asked us to wait before calling
+	// again (a 429 or 503 with Retry-After), 0 when it did not say. The
+	// sender itself calls the provider no sooner (see Twilio); a caller
+	// that schedules its own retry should wait at least this long.
+	RetryAfter time.Duration
 }
 
 func (e *ProviderError) Error() string {

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twilio/twilio-go"
@@ -36,6 +38,12 @@ type Twilio struct {
 	base             *url.URL // nil: talk to Twilio itself
 	timeout          time.Duration
 	transport        http.RoundTripper
+
+	// pausedUntil is when the provider's last Retry-After runs out: until
+	// then no call leaves this process (see pause), so the retries of every
+	// message, not just the one that got the 429, honour it.
+	mu          sync.Mutex
+	pausedUntil time.Time
 }
 
 var _ Sender = (*Twilio)(nil)
@@ -103,6 +111,8 @@ type callTransport struct {
 	// 4xx whose JSON has another shape, would lose its status and reason.
 	errStatus int
 	errBody   []byte
+	// retryAfter is the last error response's Retry-After, 0 if none.
+	retryAfter time.Duration
 }
 
 // maxErrBody bounds the part of an error body that is kept and recorded.
@@ -121,6 +131,7 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if resp.StatusCode >= 400 {
 		t.errStatus = resp.StatusCode
+		t.retryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 		// twilio-go never closes an error response's body, which would keep
 		// its connection out of the pool; hand it a copy instead.
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -154,6 +165,9 @@ func (t *Twilio) api(ctx context.Context) (*openapi.ApiService, *callTransport) 
 
 // Send sends m. Errors answered by Twilio are *ProviderError.
 func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
+	if err := t.paused(); err != nil {
+		return Receipt{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	api, tr := t.api(ctx)
@@ -164,7 +178,7 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 	}
 	res, err := api.CreateMessage(params)
 	if err != nil {
-		return Receipt{}, mapError("send", err, tr, m.To)
+		return Receipt{}, t.pause(mapError("send", err, tr, m.To))
 	}
 	if res.Sid == nil {
 		return Receipt{}, errors.New("twilio send: response has no message sid")
@@ -178,6 +192,9 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 // newest first, so the recipient's latest messages from our number are
 // enough: an attempt older than findWindow was not retried that late.
 func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (Receipt, bool, error) {
+	if err := t.paused(); err != nil {
+		return Receipt{}, false, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	api, tr := t.api(ctx)
@@ -185,7 +202,7 @@ func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (Re
 	params.SetTo(to).SetFrom(t.from).SetPageSize(100).SetLimit(findWindow)
 	msgs, err := api.ListMessage(params)
 	if err != nil {
-		return Receipt{}, false, mapError("find", err, tr, to)
+		return Receipt{}, false, t.pause(mapError("find", err, tr, to))
 	}
 	// date_created has whole seconds and Twilio's clock is not ours.
 	earliest := since.Add(-time.Minute)
@@ -218,12 +235,15 @@ func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (Re
 
 // Fetch implements Sender.Fetch.
 func (t *Twilio) Fetch(ctx context.Context, providerID string) (Receipt, error) {
+	if err := t.paused(); err != nil {
+		return Receipt{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	api, tr := t.api(ctx)
 	m, err := api.FetchMessage(providerID, &openapi.FetchMessageParams{})
 	if err != nil {
-		return Receipt{}, mapError("fetch", err, tr, "")
+		return Receipt{}, t.pause(mapError("fetch", err, tr, ""))
 	}
 	r := Receipt{ProviderID: deref(m.Sid), Status: deref(m.Status), ErrorMessage: deref(m.ErrorMessage)}
 	if m.ErrorCode != nil {
@@ -259,7 +279,7 @@ func mapError(op string, err error, tr *callTransport, to string) error {
 			status = tr.errStatus
 		}
 		return &ProviderError{HTTPStatus: status, Code: te.Code, Message: redact(te.Message, to), Body: body,
-			Permanent: permanent(status, te.Code)}
+			Permanent: permanent(status, te.Code), RetryAfter: tr.retryAfter}
 	}
 	if tr.errStatus != 0 {
 		// An error reply that is not Twilio's JSON comes from something in
@@ -269,9 +289,69 @@ func mapError(op string, err error, tr *callTransport, to string) error {
 			HTTPStatus: tr.errStatus,
 			Message:    "reply without a Twilio error body: " + redact(err.Error(), to),
 			Body:       body,
+			RetryAfter: tr.retryAfter,
 		}
 	}
 	return fmt.Errorf("twilio %s: %w", op, err)
+}
+
+// maxRetryAfter bounds the pause a Retry-After can impose: a bad header
+// ("Retry-After: 999999") must not stop every message for days. Twilio's
+// own waits are seconds.
+const maxRetryAfter = 5 * time.Minute
+
+// retryAfter reads a Retry-After header, seconds or an HTTP date, bounded
+// by maxRetryAfter; 0 when absent, unreadable or already past.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		d = maxRetryAfter
+		if secs < int64(maxRetryAfter/time.Second) {
+			d = time.Duration(secs) * time.Second
+		}
+	} else if at, err := http.ParseTime(v); err == nil {
+		d = at.Sub(now)
+	}
+	return max(0, min(d, maxRetryAfter))
+}
+
+// pause holds back every call until the Retry-After of err (a 429 or 503
+// that carries one) has passed, and returns err.
+func (t *Twilio) pause(err error) error {
+	var pe *ProviderError
+	if !errors.As(err, &pe) || pe.RetryAfter <= 0 ||
+		(pe.HTTPStatus != http.StatusTooManyRequests && pe.HTTPStatus != http.StatusServiceUnavailable) {
+		return err
+	}
+	until := time.Now().Add(pe.RetryAfter)
+	t.mu.Lock()
+	if until.After(t.pausedUntil) {
+		t.pausedUntil = until
+	}
+	t.mu.Unlock()
+	return err
+}
+
+// paused is the error for a call made before the provider's Retry-After
+// has passed; nil when calls may go. Nothing reaches the provider, so it
+// is safe to retry whatever the call was.
+func (t *Twilio) paused() error {
+	t.mu.Lock()
+	until := t.pausedUntil
+	t.mu.Unlock()
+	wait := time.Until(until)
+	if wait <= 0 {
+		return nil
+	}
+	return &ProviderError{HTTPStatus: http.StatusTooManyRequests, RetryAfter: wait,
+		Message: fmt.Sprintf("not sent to the provider: its Retry-After has %s to run", wait.Round(time.Millisecond))}
 }
 
 // e164ish finds phone numbers in international format in provider text.

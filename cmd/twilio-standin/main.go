@@ -28,7 +28,9 @@ func main() {
 			"and signs status callbacks; when empty any password is accepted.\n\n"+
 			"Control: GET /_standin/messages; POST /_standin/reset; faults:\n"+
 			"POST /_standin/fail {count,status,code,message}, /_standin/repeat-sid {count}\n"+
-			"(answer with the last SID), /_standin/callbacks {enabled} (lose callbacks).\n\nFlags:\n", os.Args[0])
+			"(answer with the last SID), /_standin/callbacks {enabled} (lose callbacks);\n"+
+			"outages for a while: POST /_standin/faults {mode: 500|429|hang|none, for, retry_after, hang},\n"+
+			"GET /_standin/faults (what was answered, early retries after a 429).\n\nFlags:\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
