@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/dangol/dangol/bench"
+	"github.com/dangol/dangol/internal/sendcost"
 )
 
 // sections is what a run measures, in order. A section is a bench.Section
@@ -27,7 +28,7 @@ var sections = []bench.Section{
 	bench.Ingest,
 	bench.Memory,
 	// History cost per kind (internal/historycost): the lead adds it here.
-	// Database round trips per send: the lead adds it here.
+	sendcost.Section,
 	// Reports and audiences on 1,000,000 customers (bench/dbbench): the lead adds it here.
 }
 
