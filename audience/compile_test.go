@@ -166,7 +166,7 @@ func TestCompileTerms(t *testing.T) {
 		{audience.Filter{Stores: []string{"x"}}, "(EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.id AND p.store = ANY($1::text[])))"},
 		{audience.Filter{Categories: []string{"x"}}, "(EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.id AND p.category = ANY($1::text[])))"},
 		{audience.Filter{HasBirthday: ptr(false)}, "(c.birthday IS NULL)"},
-		{audience.Filter{Consent: "email"}, "((c.consent -> $1::text -> 'granted') = 'true'::jsonb)"},
+		{audience.Filter{Consent: "email"}, `(c.consent @> jsonb_build_object($1::text, '{"granted": true}'::jsonb))`},
 		{audience.Filter{Lifecycle: "active"}, "(c.lifecycle = $1::text)"},
 	} {
 		q, err := audience.Compile(tc.f, now, 1)

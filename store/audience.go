@@ -30,7 +30,7 @@ func (s *Store) PreviewAudience(ctx context.Context, f audience.Filter, now time
 		return 0, nil, err
 	}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+audienceFrom+` WHERE c.erased_at IS NULL AND `+q.Where, q.Args...).Scan(&count); err != nil {
+		if err := tx.QueryRow(ctx, audienceCountSQL(q), q.Args...).Scan(&count); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT `+customerColsC+` FROM `+audienceFrom+` WHERE c.erased_at IS NULL AND `+q.Where+
@@ -48,6 +48,11 @@ func (s *Store) PreviewAudience(ctx context.Context, f audience.Filter, now time
 		sample = []Customer{}
 	}
 	return count, sample, nil
+}
+
+// audienceCountSQL counts the customers q (compiled from $1) selects.
+func audienceCountSQL(q audience.Query) string {
+	return `SELECT count(*) FROM ` + audienceFrom + ` WHERE c.erased_at IS NULL AND ` + q.Where
 }
 
 // EligibleQuery asks for one page of a segment program's audience.
