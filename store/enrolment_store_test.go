@@ -10,7 +10,7 @@ import (
 
 // An enrolment's store is pinned when it is made (migration 013): a
 // segment program's from the customer's latest purchase at or before
-// enrolment, an event program's from the purchase that made it, '' for a
+// enrolment, an event program's from the purchase that made it, ” for a
 // customer who never bought; a later purchase elsewhere moves neither.
 func TestEnrolmentStorePinned(t *testing.T) {
 	d := newDB(t)

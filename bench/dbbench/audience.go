@@ -41,17 +41,17 @@ func SeedAudience(ctx context.Context, dsn string, n int) error {
 				WHEN 1 THEN '{"sms": {"granted": false, "at": "2025-02-01T00:00:00Z", "source": "unsubscribe"}}'::jsonb
 				WHEN 2 THEN '{"email": {"granted": true, "at": "2025-01-01T00:00:00Z", "source": "pos"}}'::jsonb
 				ELSE jsonb_build_object(
-					'sms', jsonb_build_object('granted', true, 'at', $2::timestamptz - (i % 1000) * interval '1 hour', 'source', 'pos'),
-					'email', jsonb_build_object('granted', i % 2 = 0, 'at', $2::timestamptz - (i % 1000) * interval '1 hour', 'source', 'pos'))
+					'sms', jsonb_build_object('granted', true, 'at', @at::timestamptz - (i % 1000) * interval '1 hour', 'source', 'pos'),
+					'email', jsonb_build_object('granted', i % 2 = 0, 'at', @at::timestamptz - (i % 1000) * interval '1 hour', 'source', 'pos'))
 			END,
 			CASE WHEN i % 7 = 0 THEN 'dormant' ELSE 'active' END
-		FROM generate_series(1, $1::int) i`,
+		FROM generate_series(1, @n::int) i`,
 		`INSERT INTO customer_stats (customer_id, purchase_count, total_spend, first_purchase_at, last_purchase_at, grade)
-		SELECT id, 1 + id % 9, (id % 1000) * 1000, $2::timestamptz - interval '800 days', $2::timestamptz - (id % 730) * interval '1 day',
+		SELECT id, 1 + id % 9, (id % 1000) * 1000, @at::timestamptz - interval '800 days', @at::timestamptz - (id % 730) * interval '1 day',
 			(ARRAY['A','B','C'])[1 + id % 3]
 		FROM customers WHERE id % 10 <> 9`,
 	}
-	if err := bulk(ctx, dsn, []string{"customers", "customer_stats"}, stmts, n, AudienceNow); err != nil {
+	if err := bulk(ctx, dsn, []string{"customers", "customer_stats"}, stmts, map[string]any{"n": n, "at": AudienceNow}); err != nil {
 		return fmt.Errorf("seed audience: %w", err)
 	}
 	return nil

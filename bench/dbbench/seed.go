@@ -30,7 +30,7 @@ const Stores = 20
 // and rebuilt after it (inserting a million random keys into a btree
 // that does not fit in shared buffers is most of a naive seed's time),
 // then VACUUM ANALYZE so the planner and index-only scans see the data.
-func bulk(ctx context.Context, dsn string, tables []string, stmts []string, args ...any) error {
+func bulk(ctx context.Context, dsn string, tables []string, stmts []string, args map[string]any) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func bulk(ctx context.Context, dsn string, tables []string, stmts []string, args
 		rebuild = append(rebuild, r...)
 	}
 	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s, argsFor(s, args)...); err != nil {
+		if _, err := conn.Exec(ctx, s, pgx.NamedArgs(args)); err != nil {
 			return fmt.Errorf("%.80s: %w", s, err)
 		}
 	}
@@ -66,27 +66,6 @@ func bulk(ctx context.Context, dsn string, tables []string, stmts []string, args
 	}
 	_, err = conn.Exec(ctx, `ANALYZE`)
 	return err
-}
-
-// argsFor passes a statement the seed's arguments only when it has
-// placeholders (a statement without any takes none).
-func argsFor(stmt string, args []any) []any {
-	for i := len(args); i > 0; i-- {
-		if containsPlaceholder(stmt, i) {
-			return args[:i]
-		}
-	}
-	return nil
-}
-
-func containsPlaceholder(s string, n int) bool {
-	p := fmt.Sprintf("$%d", n)
-	for i := 0; i+len(p) <= len(s); i++ {
-		if s[i:i+len(p)] == p && (i+len(p) == len(s) || s[i+len(p)] < '0' || s[i+len(p)] > '9') {
-			return true
-		}
-	}
-	return false
 }
 
 // dropIndexes drops table's indexes other than its primary key and
@@ -140,14 +119,13 @@ func SeedReport(ctx context.Context, dsn string, n int) (programID int64, err er
 	if n < 1 || n > 10_000_000 {
 		return 0, fmt.Errorf("seed report: %d enrolments: must be 1-10000000", n)
 	}
-	// $1 is n, $2 ReportAt.
 	stmts := []string{
 		`INSERT INTO programs (name, kind, params) VALUES ('bench', 'welcome_back', '{}'), ('other', 'welcome_back', '{}')`,
 		`CREATE TEMP TABLE sc (i int PRIMARY KEY, cid bigint NOT NULL, at timestamptz NOT NULL, pid bigint NOT NULL, other bigint NOT NULL)`,
 		`WITH c AS (
-			INSERT INTO customers (external_id) SELECT 'b' || i FROM generate_series(1, $1::int) i RETURNING id, external_id)
+			INSERT INTO customers (external_id) SELECT 'b' || i FROM generate_series(1, @n::int) i RETURNING id, external_id)
 		 INSERT INTO sc SELECT substr(c.external_id, 2)::int, c.id,
-			$2::timestamptz + (substr(c.external_id, 2)::int % 100) * interval '1 day' + (substr(c.external_id, 2)::int % 86400) * interval '1 second',
+			@at::timestamptz + (substr(c.external_id, 2)::int % 100) * interval '1 day' + (substr(c.external_id, 2)::int % 86400) * interval '1 second',
 			(SELECT min(id) FROM programs WHERE name = 'bench'), (SELECT max(id) FROM programs WHERE name = 'other')
 		 FROM c`,
 		`INSERT INTO purchases (external_id, customer_id, amount, currency, store, purchased_at)
@@ -179,7 +157,7 @@ func SeedReport(ctx context.Context, dsn string, n int) (programID int64, err er
 				CASE WHEN i % 3 = 0 THEN at + interval '2 days' END, at + interval '1 day' FROM se WHERE i % 10 = 1`,
 	}
 	tables := []string{"customers", "purchases", "enrolments", "messages", "coupons", "call_tasks"}
-	if err := bulk(ctx, dsn, tables, stmts, n, ReportAt); err != nil {
+	if err := bulk(ctx, dsn, tables, stmts, map[string]any{"n": n, "at": ReportAt}); err != nil {
 		return 0, fmt.Errorf("seed report: %w", err)
 	}
 	conn, err := pgx.Connect(ctx, dsn)
