@@ -134,7 +134,7 @@ func TestCompilePlaceholders(t *testing.T) {
 		// The arguments carry the values, in field order.
 		wantArgs := []any{
 			now.AddDate(0, 0, -90), now.AddDate(0, 0, -400), 2, 7, "1500000", "98765432.10", "33333", "44444.44",
-			[]string{"A", "B"}, []string{"강남점", "O'Brien's"}, []string{"가전"}, "sms", "dormant",
+			[]string{"A", "B"}, []string{"강남점", "O'Brien's"}, []string{"가전"}, `{"sms":{"granted":true}}`, "dormant",
 		}
 		if !reflect.DeepEqual(q.Args, wantArgs) {
 			t.Fatalf("first=%d: args\n got %#v\nwant %#v", first, q.Args, wantArgs)
@@ -166,7 +166,7 @@ func TestCompileTerms(t *testing.T) {
 		{audience.Filter{Stores: []string{"x"}}, "(EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.id AND p.store = ANY($1::text[])))"},
 		{audience.Filter{Categories: []string{"x"}}, "(EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.id AND p.category = ANY($1::text[])))"},
 		{audience.Filter{HasBirthday: ptr(false)}, "(c.birthday IS NULL)"},
-		{audience.Filter{Consent: "email"}, "((c.consent -> $1::text -> 'granted') = 'true'::jsonb)"},
+		{audience.Filter{Consent: "email"}, "(c.consent @> $1::jsonb)"},
 		{audience.Filter{Lifecycle: "active"}, "(c.lifecycle = $1::text)"},
 	} {
 		q, err := audience.Compile(tc.f, now, 1)

@@ -30,7 +30,7 @@ func (s *Store) PreviewAudience(ctx context.Context, f audience.Filter, now time
 		return 0, nil, err
 	}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+audienceFrom+` WHERE c.erased_at IS NULL AND `+q.Where, q.Args...).Scan(&count); err != nil {
+		if err := tx.QueryRow(ctx, audienceCountSQL(q), q.Args...).Scan(&count); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT `+customerColsC+` FROM `+audienceFrom+` WHERE c.erased_at IS NULL AND `+q.Where+
@@ -48,6 +48,11 @@ func (s *Store) PreviewAudience(ctx context.Context, f audience.Filter, now time
 		sample = []Customer{}
 	}
 	return count, sample, nil
+}
+
+// audienceCountSQL counts the customers q (compiled from $1) selects.
+func audienceCountSQL(q audience.Query) string {
+	return `SELECT count(*) FROM ` + audienceFrom + ` WHERE c.erased_at IS NULL AND ` + q.Where
 }
 
 // EligibleQuery asks for one page of a segment program's audience.
@@ -109,21 +114,15 @@ func (s *Store) EligibleCustomers(ctx context.Context, q EligibleQuery) ([]int64
 		  AND ` + aq.Where + `
 		ORDER BY c.id
 		LIMIT $` + itoa(7+len(aq.Args))
-	var ids []int64
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		// A page is a short walk along the customer ids. The planner
-		// cannot estimate the consent predicate (jsonb) and may start
-		// parallel workers, whose start-up then costs more than the page.
-		if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-		return err
-	})
+	// A page is a short walk along the customer ids, one statement: the
+	// consent term is containment, which the planner estimates, so it no
+	// longer starts parallel workers (whose start-up cost more than the
+	// page) and needs no transaction to switch them off.
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("eligible customers: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("eligible customers: %w", err)
 	}

@@ -92,104 +92,123 @@ type StepCount struct {
 }
 
 // reportSQL reads every figure in one statement, so the enrolments are
-// selected (and each one's store found) once. Each branch of the UNION is
-// one section; columns a-c, n-y, amount and at mean what the section says
-// (see ProgramReport).
+// selected once. Each branch of the UNION is one section; columns a-c,
+// n-y, amount and at mean what the section says (see ProgramReport).
 //
-// An enrolment's store: for an enrolment made by a purchase (happy call,
-// second purchase) that purchase's store; otherwise (segment programs) the
-// store of the customer's latest purchase at or before enrolment, which is
-// where the customer last had dealings, one index probe
-// (purchases_customer_idx), and fixed once enrolled, so a conversion
-// purchase elsewhere never moves an enrolment between stores.
+// An enrolment's store is enrolments.store, pinned when the enrolment was
+// made (migration 013: the enrolling purchase's store, else the store of
+// the customer's latest purchase at or before enrolment), so a purchase
+// recorded later never moves an enrolment between stores and the report
+// looks nothing up to place it.
 //
-// EXPLAIN of this statement over 1,000,000 enrolments
-// (BenchmarkProgramReport; TestProgramReportUsesIndexes checks the names):
-// enrolments by enrolments_program_created_idx (index only), the store by
-// purchases_customer_idx, messages by messages_enrolment_idx, call tasks
-// by call_tasks_enrolment_idx, coupons by coupons_enrolment_idx, the
-// conversion purchases by purchases_customer_idx and redeemed orders by
-// purchases_external_id_key.
+// The work is done per enrolment before anything is grouped by store:
+// conv is each enrolment's purchases in its window (per currency), fx
+// each enrolment with its store and first conversion, rec each of its
+// messages, call tasks and coupons read once, with what the sections
+// count already computed and the step cut from the key. The enrolments
+// section carries the conversions (x), messages, calls and coupons are
+// one grouping of rec, and the steps group narrow rows that know their
+// enrolment's first conversion, so no section joins back to a million
+// enrolments.
+//
+// EXPLAIN (ExplainReport; dbbench prints it, TestProgramReportUsesIndexes
+// checks one day's): enrolments by enrolments_program_created_idx (index
+// only), messages by messages_enrolment_idx, conversion purchases by
+// purchases_customer_idx, redeemed orders by purchases_external_id_key;
+// over a whole program of a million enrolments PostgreSQL rightly hashes
+// the tables instead of a million probes of each index.
 const reportSQL = `
-WITH e AS MATERIALIZED (
-	SELECT e.id, e.customer_id, e.purchase_id, e.control, e.status, e.outcome, e.created_at AS at,
-	       coalesce(pp.store, lp.store, '') AS store
+WITH f AS MATERIALIZED (
+	SELECT e.id, e.customer_id, e.purchase_id, e.control, e.status, e.outcome, e.created_at AS at, e.store
 	FROM enrolments e
-	LEFT JOIN purchases pp ON pp.id = e.purchase_id
-	LEFT JOIN LATERAL (
-		SELECT p.store FROM purchases p
-		WHERE e.purchase_id IS NULL AND p.customer_id = e.customer_id AND p.purchased_at <= e.created_at
-		ORDER BY p.purchased_at DESC LIMIT 1) lp ON true
-	WHERE e.program_id = $1 AND e.created_at >= $2 AND e.created_at < $3
-), f AS MATERIALIZED (
-	SELECT * FROM e WHERE $4 = '' OR store = $4
+	WHERE e.program_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND ($4 = '' OR e.store = $4)
 ), conv AS MATERIALIZED (
-	SELECT f.id, p.currency, count(*) AS n, sum(p.amount) AS amount, min(p.purchased_at) AS first_at
+	SELECT f.id, f.store, f.control, p.currency, count(*) AS n, sum(p.amount) AS amount, min(p.purchased_at) AS first_at
 	FROM f JOIN purchases p ON p.customer_id = f.customer_id
 		AND p.purchased_at > f.at AND p.purchased_at <= f.at + make_interval(months => $5, days => $6, secs => $7)
 		AND p.id IS DISTINCT FROM f.purchase_id
-	GROUP BY f.id, p.currency
-), firstconv AS MATERIALIZED (
-	SELECT id, min(first_at) AS first_at FROM conv GROUP BY id
-), msg AS MATERIALIZED (
-	SELECT f.id, f.store, m.channel, m.status, m.error_message, m.segments, m.provider_id, m.idempotency_key AS key, m.created_at AS at
-	FROM f JOIN messages m ON m.enrolment_id = f.id
-), task AS MATERIALIZED (
-	SELECT f.id, f.store, t.kind, t.status, t.outcome, t.due_at, t.expires_at, t.completed_at, t.idempotency_key AS key, t.created_at AS at
-	FROM f JOIN call_tasks t ON t.enrolment_id = f.id
-), coupon AS MATERIALIZED (
-	SELECT f.id, f.store, k.redeemed_at, k.redeemed_order, k.idempotency_key AS key, k.issued_at AS at
-	FROM f JOIN coupons k ON k.enrolment_id = f.id
-), recs AS (
-	SELECT id, key, at FROM msg UNION ALL SELECT id, key, at FROM task UNION ALL SELECT id, key, at FROM coupon
+	GROUP BY f.id, f.store, f.control, p.currency
+), fx AS MATERIALIZED (
+	SELECT f.id, f.store, f.control, f.status, f.outcome, c.first_at
+	FROM f LEFT JOIN (SELECT id, min(first_at) AS first_at FROM conv GROUP BY id) c ON c.id = f.id
+), rec AS MATERIALIZED (
+	SELECT fx.id, fx.store, fx.first_at, 'messages' AS section, m.channel AS a, m.status AS b,
+	       CASE WHEN m.status IN ('held', 'suppressed') THEN coalesce(m.error_message, '') ELSE '' END AS c,
+	       CASE WHEN m.provider_id IS NOT NULL THEN coalesce(m.segments, 0) ELSE 0 END AS x, 0 AS y,
+	       NULL::text AS redeemed_order, reverse(split_part(reverse(m.idempotency_key), ':', 2)) AS step, m.created_at AS at
+	FROM fx JOIN messages m ON m.enrolment_id = fx.id
+	UNION ALL
+	SELECT fx.id, fx.store, fx.first_at, 'calls', t.kind, t.status, coalesce(t.outcome, ''),
+	       (t.status = 'completed' AND t.completed_at <= coalesce(t.expires_at, t.due_at))::int,
+	       (t.status = 'open' AND t.due_at < $8)::int, NULL, reverse(split_part(reverse(t.idempotency_key), ':', 2)), t.created_at
+	FROM fx JOIN call_tasks t ON t.enrolment_id = fx.id
+	UNION ALL
+	SELECT fx.id, fx.store, fx.first_at, 'coupons', '', '', '', (k.redeemed_at IS NOT NULL)::int, 0, k.redeemed_order,
+	       reverse(split_part(reverse(k.idempotency_key), ':', 2)), k.issued_at
+	FROM fx JOIN coupons k ON k.enrolment_id = fx.id
 ), steps AS (
-	SELECT id, reverse(split_part(reverse(key), ':', 2)) AS step, min(at) AS at FROM recs GROUP BY 1, 2
+	SELECT store, first_at, step, min(at) AS at FROM rec GROUP BY id, store, first_at, step
 )
-SELECT 'enrolments', store, control::text, status, coalesce(outcome, ''), count(*), 0::bigint, 0::bigint, NULL::text, NULL::timestamptz
-FROM f GROUP BY store, control, status, outcome
+SELECT 'enrolments', store, control::text, status, coalesce(outcome, ''), count(*), count(first_at), 0::bigint, NULL::text, NULL::timestamptz
+FROM fx GROUP BY store, control, status, outcome
 UNION ALL
-SELECT 'conversions', f.store, f.control::text, '', '', count(*), 0, 0, NULL, NULL
-FROM f JOIN firstconv c ON c.id = f.id GROUP BY f.store, f.control
+SELECT 'revenue', store, control::text, currency, '', sum(n)::bigint, 0, 0, sum(amount)::text, NULL
+FROM conv GROUP BY store, control, currency
 UNION ALL
-SELECT 'revenue', f.store, f.control::text, c.currency, '', sum(c.n)::bigint, 0, 0, sum(c.amount)::text, NULL
-FROM f JOIN conv c ON c.id = f.id GROUP BY f.store, f.control, c.currency
-UNION ALL
-SELECT 'messages', store, channel, status,
-       CASE WHEN status IN ('held', 'suppressed') THEN coalesce(error_message, '') ELSE '' END,
-       count(*), coalesce(sum(segments) FILTER (WHERE provider_id IS NOT NULL), 0)::bigint, 0, NULL, NULL
-FROM msg GROUP BY 2, 3, 4, 5
-UNION ALL
-SELECT 'calls', store, kind, status, coalesce(outcome, ''), count(*),
-       count(*) FILTER (WHERE status = 'completed' AND completed_at <= coalesce(expires_at, due_at)),
-       count(*) FILTER (WHERE status = 'open' AND due_at < $8), NULL, NULL
-FROM task GROUP BY 2, 3, 4, 5
-UNION ALL
-SELECT 'coupons', store, '', '', '', count(*), count(redeemed_at), 0, NULL, NULL
-FROM coupon GROUP BY store
+SELECT section, store, a, b, c, count(*), coalesce(sum(x), 0), coalesce(sum(y), 0), NULL, NULL
+FROM rec GROUP BY section, store, a, b, c
 UNION ALL
 SELECT 'redemptions', k.store, 'false', p.currency, '', count(*), 0, 0, sum(p.amount)::text, NULL
-FROM coupon k JOIN purchases p ON p.external_id = k.redeemed_order
+FROM rec k JOIN purchases p ON p.external_id = k.redeemed_order
+WHERE k.section = 'coupons'
 GROUP BY k.store, p.currency
 UNION ALL
-SELECT 'steps', f.store, s.step, '', '', count(*), count(c.id) FILTER (WHERE c.first_at >= s.at), 0, NULL, min(s.at)
-FROM f JOIN steps s ON s.id = f.id LEFT JOIN firstconv c ON c.id = f.id GROUP BY f.store, s.step`
+SELECT 'steps', store, step, '', '', count(*), count(*) FILTER (WHERE first_at >= at), 0, NULL, min(at)
+FROM steps GROUP BY store, step`
 
 // ProgramReport counts what the report shows, per store, in one
 // statement whatever the number of enrolments.
 func (s *Store) ProgramReport(ctx context.Context, q ReportQuery) (map[string]*ReportFigures, error) {
-	rows, err := s.pool.Query(ctx, reportSQL, q.ProgramID, q.From, q.To, q.Store,
-		q.WindowMonths, q.WindowDays, float64(q.WindowSeconds), q.Now)
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]*ReportFigures{}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := reportSettings(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, reportSQL, reportArgs(q)...)
+		if err != nil {
+			return err
+		}
+		return scanReport(rows, out)
+	})
+	return out, err
+}
+
+// reportSettings tunes the report's transaction. JIT compilation of a
+// statement this size costs seconds and earns nothing; the hash tables
+// of a million enrolments and their steps fit in 256 MB and spill to disk
+// (several times slower) in the default 4 MB (work_mem bounds each sort
+// or hash node of this one statement, which has a fixed number of them).
+// The indexes the report probes are read from memory, not from the
+// spinning disk random_page_cost's default of 4 assumes; at 4 a day's
+// report reads all purchases to find its conversions.
+func reportSettings(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL random_page_cost = 1.1`)
+	return err
+}
+
+func reportArgs(q ReportQuery) []any {
+	return []any{q.ProgramID, q.From, q.To, q.Store, q.WindowMonths, q.WindowDays, float64(q.WindowSeconds), q.Now}
+}
+
+// scanReport adds the report statement's rows to out, by store.
+func scanReport(rows pgx.Rows, out map[string]*ReportFigures) error {
 	var (
 		section, st, a, b, c string
 		n, x, y              int64
 		amount               *string
 		at                   *time.Time
 	)
-	_, err = pgx.ForEachRow(rows, []any{&section, &st, &a, &b, &c, &n, &x, &y, &amount, &at}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&section, &st, &a, &b, &c, &n, &x, &y, &amount, &at}, func() error {
 		fig := out[st]
 		if fig == nil {
 			fig = &ReportFigures{}
@@ -199,8 +218,9 @@ func (s *Store) ProgramReport(ctx context.Context, q ReportQuery) (map[string]*R
 		switch section {
 		case "enrolments":
 			fig.Enrolments = append(fig.Enrolments, EnrolmentCount{Control: control, Status: b, Outcome: c, N: n})
-		case "conversions":
-			fig.Conversions = append(fig.Conversions, ConversionCount{Control: control, Converted: n})
+			if x > 0 {
+				fig.Conversions = append(fig.Conversions, ConversionCount{Control: control, Converted: x})
+			}
 		case "revenue":
 			fig.Revenue = append(fig.Revenue, RevenueSum{Control: control, Currency: b, Purchases: n, Amount: deref(amount)})
 		case "messages":
@@ -220,7 +240,7 @@ func (s *Store) ProgramReport(ctx context.Context, q ReportQuery) (map[string]*R
 		}
 		return nil
 	})
-	return out, err
+	return err
 }
 
 func deref(s *string) string {
