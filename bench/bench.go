@@ -41,6 +41,9 @@ type Figure struct {
 	Goal Goal
 	// Note says what the figure counts, in a few words.
 	Note string
+	// Detail is evidence behind the figure (a query plan), written whole
+	// at the end of BENCHMARKS.md and not printed in the table.
+	Detail string
 }
 
 // Ratio is Value/Baseline (NaN without a baseline).

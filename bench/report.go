@@ -86,6 +86,11 @@ func WriteMarkdown(w io.Writer, m Machine, cfg Config, figs []Figure) error {
 	if failed := Failed(figs); len(failed) > 0 {
 		fmt.Fprintf(&b, "\n%d of the figures miss their goal.\n", len(failed))
 	}
+	for _, f := range figs {
+		if f.Detail != "" {
+			fmt.Fprintf(&b, "\n### %s / %s\n\n```\n%s\n```\n", f.Section, f.Name, strings.TrimRight(f.Detail, "\n"))
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/dangol/dangol/bench"
+	"github.com/dangol/dangol/bench/dbbench"
 	"github.com/dangol/dangol/internal/sendcost"
 )
 
@@ -29,7 +30,9 @@ var sections = []bench.Section{
 	bench.Memory,
 	// History cost per kind (internal/historycost): the lead adds it here.
 	sendcost.Section,
-	// Reports and audiences on 1,000,000 customers (bench/dbbench): the lead adds it here.
+	// Last: their seeds are the heaviest load on PostgreSQL.
+	dbbench.Reports,
+	dbbench.Audiences,
 }
 
 func main() {
