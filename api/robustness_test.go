@@ -402,6 +402,10 @@ func robustExamples() map[string]example {
 				"params": map[string]any{"steps": []any{map[string]any{"offset": "30m", "channel": "sms", "message": map[string]any{"text": "{{.Name}}님, 오랜만이에요"}}}}},
 				"at": time.Now().Format(time.RFC3339)}
 		},
+		"POST /v1/programs:forecast/": func(rng *rand.Rand, _ *robustFixtures, _ int) (map[string]string, any) {
+			kind := pick(rng, []string{programs.KindHappyCall, programs.KindWelcomeBack, programs.KindDormantWakeup})
+			return nil, map[string]any{"program": map[string]any{"name": "예측", "kind": kind}}
+		},
 		"GET /v1/programs/{id}/report": func(rng *rand.Rand, fx *robustFixtures, _ int) (map[string]string, any) {
 			return map[string]string{"id": program(rng, fx)}, nil
 		},
