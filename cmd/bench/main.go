@@ -26,7 +26,7 @@ var sections = []bench.Section{
 	bench.Enrolment,
 	bench.Ingest,
 	bench.Memory,
-	// History cost per kind (internal/historycost): the lead adds it here.
+	bench.History,
 	// Database round trips per send: the lead adds it here.
 	// Reports and audiences on 1,000,000 customers (bench/dbbench): the lead adds it here.
 }
