@@ -18,9 +18,8 @@ import (
 )
 
 // sections is what a run measures, in order. A section is a bench.Section
-// value from any package: to add one (history cost from
-// internal/historycost, round trips per send, reports and audiences from
-// bench/dbbench), write its Run func(ctx, *bench.Env) ([]bench.Figure,
+// value from any package: to add one (round trips per send, reports and
+// audiences from bench/dbbench), write its Run func(ctx, *bench.Env) ([]bench.Figure,
 // error) and list it here.
 var sections = []bench.Section{
 	bench.Enrolment,
