@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	smtpmock "github.com/mocktools/go-smtp-mock/v2"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
@@ -78,6 +79,9 @@ type Env struct {
 	APIKey string
 	// StandinURL is the Twilio stand-in the worker sends SMS to.
 	StandinURL string
+	// MailPort is the loopback port of the mail catcher the worker sends
+	// mail to.
+	MailPort int
 	// HTTP is the client for the API, with room for every concurrent
 	// request to keep its connection.
 	HTTP *http.Client
@@ -86,6 +90,7 @@ type Env struct {
 	api     *http.Server
 	standin *twiliostandin.Server
 	sHTTP   *http.Server
+	catcher *smtpmock.Server
 	fleets  map[fleetKey]*Fleet
 	seq     int
 }
@@ -101,7 +106,8 @@ const (
 // Start brings up the stack: PostgreSQL and the Temporal dev server from
 // internal/testenv (throwaway, on free ports, so a run never meets a `make
 // dev` stack's state or ports), dangol's database migrated with
-// test-neutral settings (no quiet hours), the Twilio stand-in, and the API
+// test-neutral settings (no quiet hours), the Twilio stand-in, a mail
+// catcher, and the API
 // on a loopback port. Close stops it all.
 func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	if cfg.Log == nil {
@@ -160,6 +166,13 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	e.sHTTP = &http.Server{Handler: e.standin, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = e.sHTTP.Serve(sLn) }()
 
+	e.catcher = smtpmock.New(smtpmock.ConfigurationAttr{HostAddress: "127.0.0.1", MultipleMessageReceiving: true})
+	if err := e.catcher.Start(); err != nil {
+		e.catcher = nil
+		return nil, fmt.Errorf("mail catcher: %w", err)
+	}
+	e.MailPort = e.catcher.PortNumber()
+
 	e.HTTP = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
 	}}
@@ -177,6 +190,9 @@ func (e *Env) Close(keepLogs bool) {
 	if e.sHTTP != nil {
 		_ = e.sHTTP.Close()
 		e.standin.Close()
+	}
+	if e.catcher != nil {
+		_ = e.catcher.Stop()
 	}
 	if e.Temporal != nil {
 		e.Temporal.Close()

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
@@ -46,8 +47,8 @@ const (
 	// WorkerDangol is dangol's worker as `dangol serve --role worker`
 	// builds it (worker.New with the activities), on Env.TaskQueue.
 	WorkerDangol = "dangol"
-	// WorkerBare runs only BareSleep: the baseline's worker, with the
-	// same pollers as dangol's.
+	// WorkerBare runs only the baselines' workflows (BareSleep,
+	// BareTouches) and activity, with the same pollers as dangol's.
 	WorkerBare = "bare"
 )
 
@@ -60,8 +61,36 @@ func BareSleep(ctx workflow.Context) error {
 	return workflow.Sleep(ctx, 90*24*time.Hour)
 }
 
+// BareTouchesWorkflow and BareTouchActivity are the history cost
+// baseline's registered names.
+const (
+	BareTouchesWorkflow = "BenchBareTouches"
+	BareTouchActivity   = "BenchBareTouch"
+)
+
+// BareTouches is the history cost baseline: touches times a timer and an
+// activity: what the least a program's touch can be (wait until it is
+// due, then do it) costs in history.
+func BareTouches(ctx workflow.Context, touches int, gap time.Duration) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	for range touches {
+		if err := workflow.Sleep(ctx, gap); err != nil {
+			return err
+		}
+		if err := workflow.ExecuteActivity(ctx, BareTouchActivity).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BareTouch is the baseline's activity: it does nothing, so the figure is
+// the history alone.
+func BareTouch(context.Context) error { return nil }
+
 type workerConfig struct {
 	Mode, DSN, HostPort, TaskQueue, StandinURL, APIURL string
+	MailPort                                           int
 }
 
 // RunWorkerIfChild runs the worker and exits when this process was started
@@ -116,9 +145,7 @@ func runWorker(cfg workerConfig) error {
 		if err != nil {
 			return err
 		}
-		// No section sends mail; a mail step would fail to connect here
-		// and show up as a failed enrolment.
-		mailer, err := mail.NewSMTP(mail.SMTPConfig{Host: "127.0.0.1", Port: 1, From: "bench@dangol.localhost", TLS: "none", HeloName: "dangol.localhost"})
+		mailer, err := mail.NewSMTP(mail.SMTPConfig{Host: "127.0.0.1", Port: cfg.MailPort, From: "bench@dangol.localhost", TLS: "none", HeloName: "dangol.localhost"})
 		if err != nil {
 			return err
 		}
@@ -134,6 +161,8 @@ func runWorker(cfg workerConfig) error {
 			MaxConcurrentActivityTaskPollers: 8,
 		})
 		w.RegisterWorkflowWithOptions(BareSleep, workflow.RegisterOptions{Name: BareSleepWorkflow})
+		w.RegisterWorkflowWithOptions(BareTouches, workflow.RegisterOptions{Name: BareTouchesWorkflow})
+		w.RegisterActivityWithOptions(BareTouch, activity.RegisterOptions{Name: BareTouchActivity})
 		start, stop = w.Start, w.Stop
 	default:
 		return fmt.Errorf("unknown mode %q", cfg.Mode)
@@ -292,7 +321,7 @@ func (e *Env) StartWorker(ctx context.Context, mode, taskQueue string) (*WorkerP
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := json.Marshal(workerConfig{Mode: mode, DSN: e.DSN, HostPort: e.TemporalHostPort, TaskQueue: taskQueue, StandinURL: e.StandinURL, APIURL: e.APIURL})
+	cfg, err := json.Marshal(workerConfig{Mode: mode, DSN: e.DSN, HostPort: e.TemporalHostPort, TaskQueue: taskQueue, StandinURL: e.StandinURL, APIURL: e.APIURL, MailPort: e.MailPort})
 	if err != nil {
 		return nil, err
 	}

@@ -20,15 +20,14 @@ import (
 )
 
 // sections is what a run measures, in order. A section is a bench.Section
-// value from any package: to add one (history cost from
-// internal/historycost, round trips per send, reports and audiences from
-// bench/dbbench), write its Run func(ctx, *bench.Env) ([]bench.Figure,
-// error) and list it here.
+// value from any package (internal/sendcost, bench/dbbench): to add one,
+// write its Run func(ctx, *bench.Env) ([]bench.Figure, error) and list it
+// here.
 var sections = []bench.Section{
 	bench.Enrolment,
 	bench.Ingest,
 	bench.Memory,
-	// History cost per kind (internal/historycost): the lead adds it here.
+	bench.History,
 	sendcost.Section,
 	// Last: their seeds are the heaviest load on PostgreSQL.
 	dbbench.Reports,

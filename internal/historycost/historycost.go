@@ -1,9 +1,10 @@
 // Package historycost measures what enrolments cost the engine underneath:
 // the history events of every run of a workflow id (a self-hosted
 // cluster's throughput is spent on them) and an estimate of the Temporal
-// Cloud actions they are billed as. The e2e-style test here runs every
-// program kind on the real stack and keeps the figures under a committed
-// ceiling; the bench harness calls Measure and Table for its report.
+// Cloud actions they are billed as. Its drivers (Kinds, Drive) run every
+// program kind on a real stack with offsets of seconds: TestHistoryCost
+// keeps their figures under a committed ceiling, and the bench's history
+// section reports them against a bare timer + activity workflow.
 package historycost
 
 import (
