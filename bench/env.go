@@ -1,11 +1,10 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dangol/dangol/internal/apiclient"
 	"io"
 	"log/slog"
 	"net"
@@ -229,34 +228,5 @@ var errTimeout = errors.New("timed out")
 // API makes an authenticated request to dangol's API, checks the status
 // and decodes the JSON answer into out (when not nil).
 func (e *Env) API(ctx context.Context, want int, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, e.APIURL+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+e.APIKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
+	return apiclient.Do(ctx, e.HTTP, e.APIURL, e.APIKey, want, method, path, body, out)
 }

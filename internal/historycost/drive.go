@@ -1,12 +1,10 @@
 package historycost
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/dangol/dangol/internal/apiclient"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -287,40 +285,7 @@ func pause(ctx context.Context) error {
 // api makes an authenticated API request, fails on another status than
 // want, and decodes the answer into out (when given).
 func (s *Stack) api(ctx context.Context, want int, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, s.APIURL+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.APIKey)
-	req.Header.Set("Content-Type", "application/json")
-	hc := s.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
+	return apiclient.Do(ctx, s.HTTP, s.APIURL, s.APIKey, want, method, path, body, out)
 }
 
 // customer creates a customer with every consent, and a purchase at the
