@@ -208,3 +208,20 @@ func (s *welcomeBackSuite) TestReminderPassedWhileGreetingHeldIsInJourney() {
 	s.True(skipped.At.Equal(released), "recorded at %s", skipped.At)
 	s.Contains(skipped.Result, "2027-03-25T01:00:00Z", "the result names the moment that passed")
 }
+
+// A purchase repeated by its client sends its conversion signal again
+// (api: a repeat converts too): the journey records the conversion once.
+func (s *welcomeBackSuite) TestRepeatedConversionRecordedOnce() {
+	start := s.at(2027, 3, 2, 10, 0)
+	converted := s.signal(SignalConverted, Converted{Reason: "purchase", Ref: "o-1"})
+	s.after(start, s.at(2027, 3, 5, 15, 0), func() { converted(); converted() })
+	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
+	j := s.ended(OutcomeConverted, s.at(2027, 3, 5, 15, 0))
+	var lines []StepDone
+	for _, d := range j.Done {
+		if d.Action == "converted" {
+			lines = append(lines, d)
+		}
+	}
+	s.Len(lines, 1, "one line for one purchase: %+v", j.Done)
+}
