@@ -47,6 +47,10 @@ const (
 	ErrTypeBadConfig   = "BadConfig"
 )
 
+// ErrTypeProviderBusy is retryable: the provider asked to be called again
+// later (Retry-After), and the error's NextRetryDelay is that wait.
+const ErrTypeProviderBusy = "ProviderBusy"
+
 func nonRetryable(typ string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
 }

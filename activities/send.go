@@ -93,7 +93,7 @@ func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (res Send
 	}
 	var appErr *temporal.ApplicationError
 	permanent := errors.As(err, &appErr) && appErr.NonRetryable()
-	if !permanent && !lastAttempt(ctx) {
+	if !permanent && !lastAttempt(ctx, nextRetryDelay(err)) {
 		return res, scrub(err, claimed.Recipient)
 	}
 	m, serr := a.settle(ctx, claimed, scrub(err, claimed.Recipient).Error())
@@ -137,10 +137,22 @@ func (a *Activities) settle(ctx context.Context, msg store.Message, reason strin
 	return m, err
 }
 
+// nextRetryDelay is the wait err asks Temporal for before the next
+// attempt (a provider's Retry-After, see retryAfter), 0 for its backoff.
+func nextRetryDelay(err error) time.Duration {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.NextRetryDelay()
+	}
+	return 0
+}
+
 // lastAttempt reports whether Temporal will not retry this activity if it
 // fails now: its attempts are used up, or the next one would start after
-// the schedule-to-close deadline (the server's own rule, with slack).
-func lastAttempt(ctx context.Context) bool {
+// the schedule-to-close deadline (the server's own rule, with slack). The
+// next one starts after wait when the error asks for one, else after the
+// retry policy's backoff.
+func lastAttempt(ctx context.Context, wait time.Duration) bool {
 	if !activity.IsActivity(ctx) {
 		return false
 	}
@@ -153,7 +165,10 @@ func lastAttempt(ctx context.Context) bool {
 		return false
 	}
 	deadline := info.ScheduledTime.Add(info.ScheduleToCloseTimeout)
-	return !time.Now().Add(retryBackoff(rp, info.Attempt) + retrySlack).Before(deadline)
+	if wait <= 0 {
+		wait = retryBackoff(rp, info.Attempt)
+	}
+	return !time.Now().Add(wait + retrySlack).Before(deadline)
 }
 
 // retrySlack allows for the server's retry timer firing late (about a
@@ -196,10 +211,10 @@ func scrub(err error, recipient string) error {
 	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		if appErr.NonRetryable() {
-			return temporal.NewNonRetryableApplicationError(msg, appErr.Type(), nil)
-		}
-		return temporal.NewApplicationError(msg, appErr.Type())
+		// The cause is dropped (its text has the address); what tells
+		// Temporal how to retry is kept.
+		return temporal.NewApplicationErrorWithOptions(msg, appErr.Type(), temporal.ApplicationErrorOptions{
+			NonRetryable: appErr.NonRetryable(), NextRetryDelay: appErr.NextRetryDelay(), Category: appErr.Category()})
 	}
 	return errors.New(msg)
 }
@@ -389,7 +404,7 @@ func (a *Activities) sendSMS(ctx context.Context, msg store.Message, maybeSent b
 		// settled it), so ask the provider by recipient and text.
 		found, ok, err := a.SMS.Find(ctx, msg.Recipient, msg.Body, *msg.SendStartedAt)
 		if err != nil {
-			return SendResult{}, fmt.Errorf("look up earlier attempt: %w", err)
+			return SendResult{}, retryAfter(fmt.Errorf("look up earlier attempt: %w", err))
 		}
 		if ok {
 			logger(ctx).Info("earlier attempt reached the provider; not sending again", "message", msg.ID, "sid", found.ProviderID)
@@ -412,9 +427,22 @@ func (a *Activities) sendSMS(ctx context.Context, msg store.Message, maybeSent b
 		}
 		return SendResult{}, nonRetryable(ErrTypeInvalidRecipient, fmt.Errorf("sms %d: %w", msg.ID, err))
 	case err != nil:
-		return SendResult{}, fmt.Errorf("sms %d: %w", msg.ID, err)
+		return SendResult{}, retryAfter(fmt.Errorf("sms %d: %w", msg.ID, err))
 	}
 	return a.accepted(ctx, msg, receipt.ProviderID, receipt.Status)
+}
+
+// retryAfter makes a provider's Retry-After the wait before Temporal's
+// next attempt (NextRetryDelay): its own backoff (1 s, 2 s, ...) would
+// bring the retry back early, only to be refused again. Errors without a
+// Retry-After are returned as they are.
+func retryAfter(err error) error {
+	var pe *sms.ProviderError
+	if !errors.As(err, &pe) || pe.Permanent || pe.RetryAfter <= 0 {
+		return err
+	}
+	return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeProviderBusy,
+		temporal.ApplicationErrorOptions{NextRetryDelay: pe.RetryAfter, Cause: err})
 }
 
 // statusCallback is the message's own status callback URL: it carries

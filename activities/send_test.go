@@ -21,6 +21,7 @@ import (
 	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
+	"github.com/dangol/dangol/twiliostandin"
 )
 
 // A provider answer that repeats a SID another message already has used to
@@ -385,5 +386,36 @@ func TestErasedCustomerIsGatedAndSentNothing(t *testing.T) {
 	g, err := r.acts.CheckGate(r.ctx, r.programID, c, 0)
 	if err != nil || !g.Erased {
 		t.Fatalf("gate %+v %v", g, err)
+	}
+}
+
+// A 429 with Retry-After comes back to Temporal as a retryable error whose
+// NextRetryDelay is the provider's wait, so the next attempt does not
+// arrive early on Temporal's own backoff (1 s, 2 s, ...) only to be refused
+// again; the retry that comes during the wait (the sender holds it back and
+// the message, already sending, is looked up first) asks for the rest of
+// it. The number stays out of the error.
+func TestRetryAfterBecomesNextRetryDelay(t *testing.T) {
+	r := newRig(t)
+	const phone = "+821055550001"
+	c := r.customer("c-1", phone, "a@example.com")
+	if err := r.standin.SetOutage(twiliostandin.Outage{Mode: twiliostandin.Outage429, For: time.Minute, RetryAfter: 3 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct{ min, max time.Duration }{{3 * time.Second, 3 * time.Second}, {2 * time.Second, 3 * time.Second}} {
+		_, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c))
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.NonRetryable() || appErr.Type() != activities.ErrTypeProviderBusy {
+			t.Fatalf("attempt %d: err = %v, want a retryable %s", i+1, err, activities.ErrTypeProviderBusy)
+		}
+		if d := appErr.NextRetryDelay(); d < want.min || d > want.max {
+			t.Fatalf("attempt %d: NextRetryDelay %s, want %s to %s (the Retry-After)", i+1, d, want.min, want.max)
+		}
+		if strings.Contains(err.Error(), phone) {
+			t.Fatalf("attempt %d: the number reaches the workflow history: %v", i+1, err)
+		}
+	}
+	if got := r.standin.Outages(); got.Answered429 != 1 || got.EarlyRetries != 0 || len(r.standin.Messages()) != 0 {
+		t.Fatalf("stand-in: %+v; want one 429 and nothing sent", got)
 	}
 }

@@ -154,9 +154,11 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	if created {
-		s.convert(r, live, workflows.Converted{Reason: "purchase", Ref: stored.ExternalID})
-	}
+	// A repeat converts too: the attempt that committed the purchase may
+	// have died before its signals went (the database has it, so the
+	// gates would find it, but only at the next step). Signals of an
+	// attempt that did send them are harmless (workflows.Converted).
+	s.convert(r, convertible(live, stored, created), workflows.Converted{Reason: "purchase", Ref: stored.ExternalID})
 	byID := map[int64]store.Program{}
 	for _, prog := range active {
 		byID[prog.ID] = prog
@@ -237,6 +239,23 @@ func planEnrolments(active []store.Program, p store.Purchase, purchaseCount int)
 		}
 	}
 	return plans, nil
+}
+
+// convertible are the enrolments a purchase converts: those live before
+// it. A new purchase's live list was read before it was recorded; a
+// repeat's is read now, so it leaves out what was enrolled with the
+// purchase or after it (its own second-purchase enrolment among them).
+func convertible(live []store.Enrolment, p store.Purchase, created bool) []store.Enrolment {
+	if created {
+		return live
+	}
+	var before []store.Enrolment
+	for _, e := range live {
+		if e.CreatedAt.Before(p.CreatedAt) && (e.PurchaseID == nil || *e.PurchaseID != p.ID) {
+			before = append(before, e)
+		}
+	}
+	return before
 }
 
 // convert tells the enrolments whose program counts a purchase as its goal

@@ -126,7 +126,7 @@ func TestTimingPinned(t *testing.T) {
 		t.Fatalf("defaults: %+v", d.Timing)
 	}
 	sp := enrol.PlanSecondPurchase(*parse(t, programs.KindSecondPurchase, `{"coupon_after": "2s", "min_spacing": "1m"}`).(*programs.SecondPurchase))
-	if sp.Timing != (enrol.Timing{Exact: true, From: enrol.DaytimeFrom, To: enrol.DaytimeTo, MinSpacing: programs.MustOffset("1m")}) {
+	if sp.Timing != (enrol.Timing{Exact: true, From: enrol.DaytimeFrom, To: enrol.DaytimeTo, MinSpacing: programs.MustOffset("1m"), SpreadSeconds: 1800}) {
 		t.Fatalf("second purchase in seconds: %+v", sp.Timing)
 	}
 	for _, c := range []struct {
@@ -246,5 +246,43 @@ func TestPlansCarryPurposes(t *testing.T) {
 	}
 	if p := lb.LegacyParams.Plan(); p.CardPurpose != "marketing" || p.GreetingPurpose != "marketing" {
 		t.Errorf("legacy birthday plan %+v", p)
+	}
+}
+
+// Follow-ups of a purchase are pinned with the daytime spread (the
+// default send_spread, 30 minutes), as segment programs are with theirs,
+// so a night of purchases is not all released at 10:00:00. Inputs pinned
+// before it, or carrying no timing, keep releasing at 10:00 sharp.
+func TestPurchaseFollowUpsPinTheSpread(t *testing.T) {
+	daytime := enrol.Timing{From: enrol.DaytimeFrom, To: enrol.DaytimeTo, MinSpacing: programs.MustOffset("4h")}
+	spread := daytime
+	spread.SpreadSeconds = 1800
+
+	hc, err := enrol.For(enrol.Program{ID: 7, Kind: programs.KindHappyCall, Version: 1, Params: parse(t, programs.KindHappyCall, `{}`)}, member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := hc.Input.(enrol.HappyCallInput)
+	if in.Timing == nil || *in.Timing != spread {
+		t.Fatalf("happy call pinned %+v, want %+v", in.Timing, spread)
+	}
+	if got := enrol.LegacyHappyCallTiming(in.Steps, in.CallWindow); got != daytime {
+		t.Fatalf("happy call input without a timing: %+v, want %+v", got, daytime)
+	}
+
+	sp, err := enrol.For(enrol.Program{ID: 7, Kind: programs.KindSecondPurchase, Version: 1, Params: parse(t, programs.KindSecondPurchase, `{}`)}, member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sp.Input.(enrol.SecondPurchaseInput).Plan.Timing; got != spread {
+		t.Fatalf("second purchase pinned %+v, want %+v", got, spread)
+	}
+	var old enrol.SecondPurchaseInput
+	if err := json.Unmarshal([]byte(`{"ProgramID":7,"EnrolmentID":70,"CustomerID":700,"PurchaseID":9000,
+		"Params":{"channel":"sms","coupon_after":"14d","coupon":{"kind":"percent","value":"10","valid_for":"30d"}}}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	if got := old.LegacyParams.Plan().Timing; got != daytime {
+		t.Fatalf("second purchase input from before pinned plans: %+v, want %+v", got, daytime)
 	}
 }

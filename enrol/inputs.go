@@ -40,7 +40,7 @@ type HappyCallInput struct {
 	Steps       []programs.Step
 	CallWindow  programs.Offset
 	// Timing is nil in inputs written before it existed; the workflow then
-	// derives it from Steps and CallWindow (HappyCallTiming).
+	// derives it from Steps and CallWindow (LegacyHappyCallTiming).
 	Timing   *Timing   `json:",omitempty"`
 	Progress *Progress `json:",omitempty"`
 }

@@ -70,7 +70,20 @@ func sendHourTiming(p programs.Pacing, offsets ...programs.Offset) Timing {
 	return t
 }
 
+// daytimeTiming is the timing of messages that follow a purchase. Those
+// that came due at night wait for DaytimeFrom and are spread over its
+// first part by customer, as a segment program's are over its send hour
+// (the default send_spread): a night of purchases is not one spike at
+// 10:00:00. Their programs take no send_spread of their own.
 func daytimeTiming(p programs.Pacing, offsets ...programs.Offset) Timing {
+	t := legacyDaytimeTiming(p, offsets...)
+	t.SpreadSeconds = int(programs.MustOffset(programs.DefaultSendSpread).Exact / time.Second)
+	return t
+}
+
+// legacyDaytimeTiming is daytimeTiming as plans pinned before the spread
+// (and inputs that carry no plan) have it: released at DaytimeFrom sharp.
+func legacyDaytimeTiming(p programs.Pacing, offsets ...programs.Offset) Timing {
 	return Timing{Exact: ExactPlan(offsets...), From: DaytimeFrom, To: DaytimeTo, MinSpacing: minSpacing(p)}
 }
 
@@ -81,9 +94,21 @@ func minSpacing(p programs.Pacing) programs.Offset {
 	return programs.MustOffset(programs.DefaultMinSpacing)
 }
 
-// HappyCallTiming is the happy call's timing: daytime, default spacing.
-// (The happy call's parameters have no pacing of their own.)
+// HappyCallTiming is the timing a happy call is pinned to: daytime with
+// its spread, default spacing. (The happy call's parameters have no pacing
+// of their own.)
 func HappyCallTiming(steps []programs.Step, callWindow programs.Offset) Timing {
+	return daytimeTiming(programs.Pacing{}, happyCallOffsets(steps, callWindow)...)
+}
+
+// LegacyHappyCallTiming is the timing of a happy call whose input carries
+// none (written before timings were pinned): without the spread, as such
+// runs were recorded.
+func LegacyHappyCallTiming(steps []programs.Step, callWindow programs.Offset) Timing {
+	return legacyDaytimeTiming(programs.Pacing{}, happyCallOffsets(steps, callWindow)...)
+}
+
+func happyCallOffsets(steps []programs.Step, callWindow programs.Offset) []programs.Offset {
 	var offsets []programs.Offset
 	for _, s := range steps {
 		offsets = append(offsets, s.Offset)
@@ -91,7 +116,7 @@ func HappyCallTiming(steps []programs.Step, callWindow programs.Offset) Timing {
 			offsets = append(offsets, callWindow)
 		}
 	}
-	return daytimeTiming(programs.Pacing{}, offsets...)
+	return offsets
 }
 
 // Each planned step carries its purpose (compliance.PurposeMarketing or
@@ -280,5 +305,8 @@ type LegacySecondPurchase struct {
 
 // Plan is the plan the parameters stand for.
 func (l LegacySecondPurchase) Plan() SecondPurchasePlan {
-	return PlanSecondPurchase(programs.SecondPurchase{Channel: l.Channel, CouponAfter: l.CouponAfter, Coupon: l.Coupon, Pacing: l.Pacing})
+	plan := PlanSecondPurchase(programs.SecondPurchase{Channel: l.Channel, CouponAfter: l.CouponAfter, Coupon: l.Coupon, Pacing: l.Pacing})
+	// Such inputs predate the daytime spread: they run as they were recorded.
+	plan.Timing = legacyDaytimeTiming(l.Pacing, l.CouponAfter)
+	return plan
 }

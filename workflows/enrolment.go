@@ -63,6 +63,10 @@ type runner struct {
 	exitsOnConversion bool
 	completions       map[int64]string // call task id -> outcome, from signals
 	redeemed          map[int64]bool   // coupon ids redeemed, from signals
+	// conversions are the conversions recorded (reason, ref, coupon): a
+	// purchase repeated by its client signals again (api), and records
+	// one line. State only, no command, so old histories replay alike.
+	conversions map[string]bool
 
 	timing enrol.Timing
 	// progress is where the enrolment stands: the kind keeps Next, Stage
@@ -90,7 +94,7 @@ type signalHandler struct {
 
 func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConversion bool, timing enrol.Timing, progress *enrol.Progress) (*runner, error) {
 	r := &runner{Enrolment: e, keyPrefix: keyPrefix, exitsOnConversion: exitsOnConversion, timing: timing,
-		completions: map[int64]string{}, redeemed: map[int64]bool{}}
+		completions: map[int64]string{}, redeemed: map[int64]bool{}, conversions: map[string]bool{}}
 	// First, before any command: a run takes the lean change whole.
 	r.lean = changed(ctx, changeLean)
 	if progress != nil {
@@ -249,7 +253,10 @@ func (r *runner) onConverted(ctx workflow.Context, c Converted) {
 	if c.CouponID != 0 {
 		r.redeemed[c.CouponID] = true
 	}
-	r.record(ctx, "", "converted", c.Reason+" "+c.Ref)
+	if seen := fmt.Sprintf("%s %s %d", c.Reason, c.Ref, c.CouponID); !r.conversions[seen] {
+		r.conversions[seen] = true
+		r.record(ctx, "", "converted", c.Reason+" "+c.Ref)
+	}
 	if r.exitsOnConversion {
 		r.end(OutcomeConverted)
 	}

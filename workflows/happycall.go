@@ -24,7 +24,7 @@ const staleAfter = 24 * time.Hour
 // store staff (with a fallback SMS when nobody completes it in time, and an
 // escalation to the store manager on a complaint), an SMS, a mail.
 func HappyCall(ctx workflow.Context, in HappyCallInput) (Journey, error) {
-	timing := enrol.HappyCallTiming(in.Steps, in.CallWindow)
+	timing := enrol.LegacyHappyCallTiming(in.Steps, in.CallWindow)
 	if in.Timing != nil {
 		timing = *in.Timing
 	}

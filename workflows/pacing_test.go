@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -229,4 +230,33 @@ func (s *pacingSuite) happyCall(bought time.Time, hc programs.HappyCall) HappyCa
 	steps := hc.Steps()
 	t := enrol.HappyCallTiming(steps, hc.CallWindow)
 	return HappyCallInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, PurchasedAt: bought, Steps: steps, CallWindow: hc.CallWindow, Timing: &t}
+}
+
+// Follow-ups of purchases made at night all come due before the daytime:
+// two customers' go at their own places in the first 30 minutes after
+// 10:00, not both at 10:00:00. A happy call whose input pinned no timing
+// (enrolled before the spread) still goes at 10:00 sharp, as recorded.
+func (s *pacingSuite) TestNightPurchasesSpreadOverTheMorning() {
+	bought := s.at(2027, 6, 1, 21, 30) // the touch comes due at 22:30
+	sentAt := func(customer int64, pinned bool) time.Time {
+		s.SetupTest()
+		in := s.happyCall(bought, happyCallOf("1h"))
+		in.CustomerID, s.customer = customer, customer
+		if !pinned {
+			in.Timing = nil
+		}
+		s.env.ExecuteWorkflow(HappyCall, in)
+		s.Require().NoError(s.env.GetWorkflowError())
+		s.Require().Len(s.msgs, 1)
+		return s.msgs[0].at
+	}
+	morning := s.at(2027, 6, 2, 10, 0)
+	a, b := sentAt(700, true), sentAt(701, true)
+	for _, at := range []time.Time{a, b} {
+		s.True(!at.Before(morning) && at.Before(morning.Add(30*time.Minute)), "sent at %s, want within 10:00-10:30", at)
+	}
+	s.False(a.Equal(b), "both customers' touches went at %s", a)
+	s.True(a.Equal(morning.Add(compliance.Spread(700, 30))), "customer 700 at %s", a)
+
+	s.True(sentAt(700, false).Equal(morning), "an input without a pinned timing goes at 10:00 sharp")
 }

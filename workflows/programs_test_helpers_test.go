@@ -43,7 +43,10 @@ type programSuite struct {
 	// answer, when set, is the send path's verdict on a request (held,
 	// suppressed); a held answer is counted in holds, not in msgs.
 	answer func(activities.SendRequest) activities.SendResult
-	holds  []activities.SendRequest
+	// customer is the enrolment's customer: 700 (enrolment) unless a
+	// test enrols another.
+	customer int64
+	holds    []activities.SendRequest
 	// gateDown, when set and true, makes CheckGate fail (the database is
 	// away).
 	gateDown func() bool
@@ -96,6 +99,7 @@ func (s *programSuite) SetupTest() {
 	s.answer, s.holds = nil, nil
 	s.msgs, s.coupons, s.checks, s.dormant, s.purposes = nil, nil, nil, nil, map[string]string{}
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
+	s.customer = 700
 
 	if s.beforeLean {
 		s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
@@ -115,7 +119,7 @@ func (s *programSuite) SetupTest() {
 		func(ctx context.Context, req activities.SendRequest) (activities.SendResult, error) {
 			s.timeouts = append(s.timeouts, activity.GetInfo(ctx).StartToCloseTimeout)
 			s.Equal(int64(70), req.EnrolmentID)
-			s.Equal(int64(700), req.CustomerID)
+			s.Equal(s.customer, req.CustomerID)
 			s.Equal(int64(7), req.Template.ProgramID)
 			s.purposes[req.Key] = req.Purpose
 			if s.answer != nil {

@@ -106,7 +106,19 @@ func (w *welcomeBack) remind(ctx workflow.Context, coupon activities.IssuedCoupo
 		g := greeted.In(w.loc)
 		at = time.Date(y, m, d, g.Hour(), g.Minute(), g.Second(), 0, w.loc)
 	}
-	if !at.After(workflow.Now(ctx)) || w.ended() {
+	if w.ended() {
+		return nil
+	}
+	if !at.After(workflow.Now(ctx)) {
+		// Its moment passed before it could wait for it: the greeting
+		// was held (quiet hours, the cap) or came later than the coupon
+		// allows, or (a run continued as new while paused) the pause
+		// outlasted it. Said in the journey (state only, no command).
+		why := "before the greeting went out"
+		if greeted.IsZero() {
+			why = "while the program was paused"
+		}
+		w.record(ctx, programs.StepReminder, "skipped", "its moment "+at.UTC().Format(time.RFC3339)+" passed "+why)
 		return nil
 	}
 	ok, err := w.waitFor(ctx, programs.StepReminder, at)

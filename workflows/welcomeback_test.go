@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -178,4 +179,49 @@ func (s *welcomeBackSuite) TestOptOutFoundAtGate() {
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
 	s.ended(OutcomeOptedOut, s.at(2027, 3, 25, 10, 0))
 	s.Len(s.msgs, 1)
+}
+
+// A greeting held (by the frequency cap) past the reminder's moment: the
+// reminder is not sent, and the journey says so instead of showing
+// nothing for it.
+func (s *welcomeBackSuite) TestReminderPassedWhileGreetingHeldIsInJourney() {
+	start := s.at(2027, 3, 2, 10, 0)
+	released := s.at(2027, 3, 27, 10, 0) // the reminder was due Mar 25 10:00
+	s.answer = func(activities.SendRequest) activities.SendResult {
+		if s.now().Before(released) {
+			return activities.SendResult{Status: store.MessageHeld, Reason: "capped", NotBefore: released}
+		}
+		return activities.SendResult{}
+	}
+	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
+	j := s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	s.Require().Len(s.msgs, 1, "the greeting only")
+	s.True(s.msgs[0].at.Equal(released), "greeting at %s", s.msgs[0].at)
+	var skipped *StepDone
+	for i, d := range j.Done {
+		if d.Touch == programs.StepReminder {
+			skipped = &j.Done[i]
+		}
+	}
+	s.Require().NotNil(skipped, "the journey shows the reminder: %+v", j.Done)
+	s.Equal("skipped", skipped.Action)
+	s.True(skipped.At.Equal(released), "recorded at %s", skipped.At)
+	s.Contains(skipped.Result, "2027-03-25T01:00:00Z", "the result names the moment that passed")
+}
+
+// A purchase repeated by its client sends its conversion signal again
+// (api: a repeat converts too): the journey records the conversion once.
+func (s *welcomeBackSuite) TestRepeatedConversionRecordedOnce() {
+	start := s.at(2027, 3, 2, 10, 0)
+	converted := s.signal(SignalConverted, Converted{Reason: "purchase", Ref: "o-1"})
+	s.after(start, s.at(2027, 3, 5, 15, 0), func() { converted(); converted() })
+	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
+	j := s.ended(OutcomeConverted, s.at(2027, 3, 5, 15, 0))
+	var lines []StepDone
+	for _, d := range j.Done {
+		if d.Action == "converted" {
+			lines = append(lines, d)
+		}
+	}
+	s.Len(lines, 1, "one line for one purchase: %+v", j.Done)
 }

@@ -131,3 +131,39 @@ func TestHangAfterAcceptIsFoundBeforeResending(t *testing.T) {
 		t.Fatalf("%d messages at the stand-in, want 1", n)
 	}
 }
+
+// The SMS activity looks a message up (Find) and then sends it within one
+// start-to-close timeout of 15 s. With the provider hanging, both calls
+// give up on their own, leaving the activity time to record the outcome;
+// before, Find took its whole 10 s and Send was cut by the activity's
+// deadline 5 s later, with nothing left to record its answer.
+func TestFindAndSendFitTheActivityDeadline(t *testing.T) {
+	st, ts := standin(t, time.Hour)
+	s, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: accountSID, AuthToken: authToken, From: fromNumber, APIBase: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetOutage(twiliostandin.Outage{Mode: twiliostandin.OutageHang, For: time.Minute, Hang: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	const startToClose = 15 * time.Second // workflows: smsActivity
+	ctx, cancel := context.WithTimeout(context.Background(), startToClose)
+	defer cancel()
+	began := time.Now()
+	if _, found, err := s.Find(ctx, alice, "hung", began); err == nil || found {
+		t.Fatalf("find during the hang: found=%v err=%v; want an error", found, err)
+	}
+	if _, err := s.Send(ctx, sms.Message{To: alice, Body: "hung"}); err == nil {
+		t.Fatal("send during the hang succeeded")
+	}
+	if left := time.Until(began.Add(startToClose)); ctx.Err() != nil || left < time.Second {
+		t.Fatalf("find and send took %s of the %s; want at least 1s left to record the answer", time.Since(began).Round(time.Millisecond), startToClose)
+	}
+	// Nothing is called without time to record its answer.
+	short, cancelShort := context.WithTimeout(context.Background(), time.Second)
+	defer cancelShort()
+	before := st.Outages().Hung
+	if _, err := s.Send(short, sms.Message{To: alice, Body: "late"}); !errors.Is(err, context.DeadlineExceeded) || st.Outages().Hung != before {
+		t.Fatalf("send with 1s left: %v, stand-in hung %d calls (before %d); want no call", err, st.Outages().Hung, before)
+	}
+}

@@ -28,7 +28,8 @@ type TwilioConfig struct {
 	// instead of api.twilio.com (the local stand-in). Empty in production.
 	APIBase string
 	// HTTPTimeout bounds each Send or Find as a whole (Find may read several
-	// pages). Default 10s, twilio-go's own default.
+	// pages). Default 10s, twilio-go's own default. A caller's deadline
+	// shortens it (see budget).
 	HTTPTimeout time.Duration
 }
 
@@ -168,7 +169,10 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Receipt, error) {
 	if err := t.paused(); err != nil {
 		return Receipt{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	ctx, cancel, err := t.budget(ctx, "send", 1)
+	if err != nil {
+		return Receipt{}, err
+	}
 	defer cancel()
 	api, tr := t.api(ctx)
 	params := &openapi.CreateMessageParams{}
@@ -195,7 +199,11 @@ func (t *Twilio) Find(ctx context.Context, to, body string, since time.Time) (Re
 	if err := t.paused(); err != nil {
 		return Receipt{}, false, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	// A Send follows a Find that finds nothing: half the time is its.
+	ctx, cancel, err := t.budget(ctx, "find", 2)
+	if err != nil {
+		return Receipt{}, false, err
+	}
 	defer cancel()
 	api, tr := t.api(ctx)
 	params := &openapi.ListMessageParams{}
@@ -238,7 +246,10 @@ func (t *Twilio) Fetch(ctx context.Context, providerID string) (Receipt, error) 
 	if err := t.paused(); err != nil {
 		return Receipt{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	ctx, cancel, err := t.budget(ctx, "fetch", 1)
+	if err != nil {
+		return Receipt{}, err
+	}
 	defer cancel()
 	api, tr := t.api(ctx)
 	m, err := api.FetchMessage(providerID, &openapi.FetchMessageParams{})
@@ -253,6 +264,30 @@ func (t *Twilio) Fetch(ctx context.Context, providerID string) (Receipt, error) 
 		r.ErrorMessage = redact(r.ErrorMessage, *m.To)
 	}
 	return r, nil
+}
+
+// deadlineReserve is the part of a caller's deadline no provider call
+// uses: the time to record the provider's answer (a SID in the database)
+// after it came. A call cut by the caller's deadline instead would leave a
+// message the provider may have accepted without its SID.
+const deadlineReserve = 2 * time.Second
+
+// budget bounds one provider call: the configured timeout, shortened to a
+// 1/share part of what is left of ctx's deadline after deadlineReserve.
+// The SMS activity runs Find and then Send within its start-to-close
+// timeout (15 s), which two full 10 s timeouts would overrun, the Send
+// being cut in mid-flight; Find takes share 2 to leave Send its part.
+// With no time left the call is not made.
+func (t *Twilio) budget(ctx context.Context, op string, share int) (context.Context, context.CancelFunc, error) {
+	d := t.timeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, (time.Until(dl)-deadlineReserve)/time.Duration(share))
+	}
+	if d <= 0 {
+		return nil, nil, fmt.Errorf("twilio %s: not called: less than %s left before the deadline: %w", op, deadlineReserve, context.DeadlineExceeded)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	return ctx, cancel, nil
 }
 
 // findWindow bounds how many of a recipient's latest messages Find reads.
