@@ -36,7 +36,9 @@ var dbLocalActivity = workflow.LocalActivityOptions{
 
 // smsClientTimeout is the SMS client's own bound on one provider call
 // (channels/sms: TwilioConfig.HTTPTimeout, 10 s by default). A send's
-// start-to-close timeout is that plus the database work around it: when
+// start-to-close timeout is that plus the database work around it; a
+// retry's lookup plus its send are shortened by the client to fit inside
+// it, 2 s kept to record the answer (channels/sms: Twilio.budget). When
 // a worker dies mid-send, the server retries the send about 15 s later
 // instead of after a minute (issue 6, defect 18). Changing activity
 // options changes no command a history recorded, so it needs no version.
