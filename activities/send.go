@@ -94,9 +94,11 @@ func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (res Send
 	var appErr *temporal.ApplicationError
 	permanent := errors.As(err, &appErr) && appErr.NonRetryable()
 	if !permanent && !lastAttempt(ctx, nextRetryDelay(err)) {
+		// Best effort: the retry does not depend on it.
+		_ = a.Store.NoteAttemptFailed(ctx, claimed.ID, activityAttempt(ctx), scrub(err, claimed.Recipient).Error())
 		return res, scrub(err, claimed.Recipient)
 	}
-	m, serr := a.settle(ctx, claimed, scrub(err, claimed.Recipient).Error())
+	m, serr := a.settle(ctx, claimed, scrub(err, claimed.Recipient).Error(), errors.Is(err, context.DeadlineExceeded))
 	if serr != nil {
 		return res, fmt.Errorf("%w (and recording that: %v)", scrub(err, claimed.Recipient), serr)
 	}
@@ -118,10 +120,18 @@ func count(channel string, claimed store.Message, res SendResult) {
 // settle ends a message that is still pending or sending after its last
 // attempt: a mail that reached the end of data is ambiguous, anything else
 // failed (a late status callback can still give an SMS its provider id).
-func (a *Activities) settle(ctx context.Context, msg store.Message, reason string) (store.Message, error) {
+// A last attempt that ran out of time (timedOut) says nothing about the
+// provider: the reason an earlier attempt recorded is kept, so the
+// operator sees why the message failed, not that the clock ran out.
+func (a *Activities) settle(ctx context.Context, msg store.Message, reason string, timedOut bool) (store.Message, error) {
 	cur, err := a.Store.MessageByID(ctx, msg.ID)
 	if err != nil {
 		return cur, err
+	}
+	if timedOut {
+		if earlier := a.lastNotSent(ctx, cur.ID); earlier != "" {
+			reason = earlier + " (the last attempt ran out of time: " + reason + ")"
+		}
 	}
 	switch {
 	case cur.Status != store.MessagePending && cur.Status != store.MessageSending:
@@ -135,6 +145,33 @@ func (a *Activities) settle(ctx context.Context, msg store.Message, reason strin
 		return a.Store.MessageByID(ctx, cur.ID)
 	}
 	return m, err
+}
+
+// activityAttempt is the attempt number of the running activity (1 when
+// called outside one, as in tests).
+func activityAttempt(ctx context.Context) int32 {
+	if !activity.IsActivity(ctx) {
+		return 1
+	}
+	return activity.GetInfo(ctx).Attempt
+}
+
+// lastNotSent is the reason the latest earlier attempt recorded for not
+// sending the message ("" when none did, or the history cannot be read:
+// the caller's own reason stands then).
+func (a *Activities) lastNotSent(ctx context.Context, id int64) string {
+	events, err := a.Store.MessageEvents(ctx, id)
+	if err != nil {
+		return ""
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		for _, k := range []string{"attempt_failed", "not_sent"} {
+			if r := events[i].Detail[k]; r != "" {
+				return r
+			}
+		}
+	}
+	return ""
 }
 
 // nextRetryDelay is the wait err asks Temporal for before the next

@@ -162,6 +162,15 @@ func (s *Store) addEvent(ctx context.Context, q querier, id int64, status string
 	return added, rows.Err()
 }
 
+// NoteAttemptFailed keeps, in the history of a message still being sent,
+// why an attempt failed that will be retried (the provider's 5xx, a
+// timeout), so the reason survives an attempt that later fails for want
+// of time. It changes no status.
+func (s *Store) NoteAttemptFailed(ctx context.Context, id int64, attempt int32, reason string) error {
+	_, err := s.addEvent(ctx, s.pool, id, MessageSending, map[string]string{"attempt_failed": reason}, fmt.Sprintf("attempt-failed:%d", attempt))
+	return err
+}
+
 // Hold records that a rule holds the message until notBefore (reason:
 // quiet hours, capped, ...). Only a message nothing was sent for can be
 // held.
