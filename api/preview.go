@@ -322,15 +322,13 @@ func (pv *previewer) steps(kind string) {
 			}
 		}
 	case *programs.WelcomeBack:
-		tm := enrol.PlanWelcomeBack(*p).Timing
+		plan := enrol.PlanWelcomeBack(*p)
+		tm := plan.Timing
 		greeted := tm.InHours(at, loc, pv.c.ID)
 		pv.add(message{step: programs.StepGreeting, channel: p.Channel, due: greeted, coupon: &p.Coupon})
 		expires := activities.CouponExpiresAt(p.Coupon.ValidFor, greeted, loc)
-		remind := p.ReminderBefore.Before(expires, loc)
-		if p.ReminderBefore.Exact == 0 {
-			y, m, d := remind.In(loc).Date()
-			remind = time.Date(y, m, d, tm.From, 0, 0, 0, loc)
-		}
+		// The workflow's own moment (enrol.WelcomeBackPlan.ReminderAt).
+		remind := plan.ReminderAt(expires, loc)
 		m := message{step: programs.StepReminder, channel: p.Channel, due: tm.InHours(remind, loc, pv.c.ID), coupon: &p.Coupon, couponIssued: greeted}
 		if !remind.After(greeted) {
 			m.skipped = "not sent: the reminder's moment is before the greeting (reminder_before is longer than the coupon's validity)"
@@ -346,8 +344,9 @@ func (pv *previewer) steps(kind string) {
 			pv.add(m)
 		}
 	case *programs.Birthday:
-		tm := enrol.PlanBirthday(*p).Timing
-		bday, ok := pv.birthday(tm.From)
+		plan := enrol.PlanBirthday(*p)
+		tm := plan.Timing
+		bday, ok := pv.birthday(plan)
 		if !ok {
 			const none = "not sent: the customer has no birthday"
 			pv.add(message{step: programs.StepCard, channel: store.ChannelEmail, due: at, skipped: none})
@@ -367,10 +366,10 @@ func (pv *previewer) steps(kind string) {
 	}
 }
 
-// birthday is the customer's next birthday at the send hour from at (as
-// workflows/birthday.go plans it); the sample customer's is 30 days after
-// at.
-func (pv *previewer) birthday(hour int) (time.Time, bool) {
+// birthday is the customer's next birthday at the send hour from at
+// (enrol.BirthdayPlan.BirthdayAt, which the workflow uses); the sample
+// customer's is 30 days after at.
+func (pv *previewer) birthday(plan enrol.BirthdayPlan) (time.Time, bool) {
 	var month time.Month
 	var day int
 	switch {
@@ -383,13 +382,12 @@ func (pv *previewer) birthday(hour int) (time.Time, bool) {
 	}
 	year := pv.at.In(pv.loc).Year()
 	for range 2 {
-		b := time.Date(year, month, min(day, programs.DaysIn(year, month)), hour, 0, 0, 0, pv.loc)
-		if !b.Before(pv.at) {
+		if b := plan.BirthdayAt(year, month, day, pv.loc); !b.Before(pv.at) {
 			return b, true
 		}
 		year++
 	}
-	return time.Date(year, month, min(day, programs.DaysIn(year, month)), hour, 0, 0, 0, pv.loc), true
+	return plan.BirthdayAt(year, month, day, pv.loc), true
 }
 
 // add renders one message through the send path's own functions: the
