@@ -93,8 +93,8 @@ type FanOutTarget struct {
 	WorkflowID  string
 }
 
-// FanOutPage returns the next page of the fan-out's live enrolments after
-// its cursor, or superseded=true (and marks it so) when a newer fan-out of
+// FanOutPage returns the next page of the fan-out's enrolments (live when
+// it was created) after its cursor, or superseded=true (and marks it so) when a newer fan-out of
 // the same scope exists: the newer one signals everybody again, after
 // this one, so the last word each enrolment hears is the newest.
 func (s *Store) FanOutPage(ctx context.Context, id int64, limit int) (f FanOut, page []FanOutTarget, superseded bool, err error) {
@@ -121,8 +121,14 @@ func (s *Store) FanOutPage(ctx context.Context, id int64, limit int) (f FanOut, 
 		}
 		return f, nil, true, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, workflow_id FROM enrolments WHERE `+col+` = $1 AND status <> 'ended' AND id > $2
-		ORDER BY id LIMIT $3`, scopeID, f.After, limit)
+	// The live enrolments after the cursor, and those that ended since the
+	// fan-out was created: a retried page reaches again what its failed
+	// attempt ended, and counts it (as ended) instead of losing it.
+	rows, err := s.pool.Query(ctx, `
+		(SELECT id, workflow_id FROM enrolments WHERE `+col+` = $1 AND status <> 'ended' AND id > $2 ORDER BY id LIMIT $3)
+		UNION ALL
+		(SELECT id, workflow_id FROM enrolments WHERE `+col+` = $1 AND status = 'ended' AND ended_at >= $4 AND id > $2 ORDER BY id LIMIT $3)
+		ORDER BY id LIMIT $3`, scopeID, f.After, limit, f.CreatedAt)
 	if err != nil {
 		return f, nil, false, err
 	}
