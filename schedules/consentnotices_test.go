@@ -1,7 +1,6 @@
 package schedules_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -57,27 +56,8 @@ func TestConsentNoticesScheduleSendsOnce(t *testing.T) {
 		if err := schedules.TriggerConsentNotices(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		var started *client.ScheduleWorkflowExecution
-		deadline := time.Now().Add(30 * time.Second)
-		for started == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("trigger %d started no workflow", run+1)
-			}
-			for _, a := range describe(t, h).Info.RecentActions {
-				if r := a.StartWorkflowResult; r != nil && !seen[r.FirstExecutionRunID] {
-					started = r
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		seen[started.FirstExecutionRunID] = true
 		var res workflows.ConsentNoticesResult
-		runCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		err := c.GetWorkflow(runCtx, started.WorkflowID, started.FirstExecutionRunID).Get(runCtx, &res)
-		cancel()
-		if err != nil {
-			t.Fatalf("run %d: %v", run+1, err)
-		}
+		r.awaitTriggered(t, seen, &res)
 		if res.Reconfirms != want {
 			t.Fatalf("run %d: %+v, want %d reconfirmation", run+1, res, want)
 		}

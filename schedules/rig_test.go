@@ -53,3 +53,28 @@ func newScheduleRig(t *testing.T, scheduleID, queuePrefix string) *scheduleRig {
 	}
 	return r
 }
+
+// awaitTriggered waits for the schedule's run that a trigger started (one
+// not in seen, which it adds to) and for its result.
+func (r *scheduleRig) awaitTriggered(t *testing.T, seen map[string]bool, result any) {
+	t.Helper()
+	var started *client.ScheduleWorkflowExecution
+	deadline := time.Now().Add(30 * time.Second)
+	for started == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the trigger started no workflow")
+		}
+		for _, a := range describe(t, r.handle).Info.RecentActions {
+			if s := a.StartWorkflowResult; s != nil && !seen[s.FirstExecutionRunID] {
+				started = s
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	seen[started.FirstExecutionRunID] = true
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Minute)
+	defer cancel()
+	if err := r.c.GetWorkflow(ctx, started.WorkflowID, started.FirstExecutionRunID).Get(ctx, result); err != nil {
+		t.Fatalf("the triggered run: %v", err)
+	}
+}

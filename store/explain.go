@@ -14,7 +14,19 @@ import (
 // (ANALYZE, BUFFERS), with the report's settings, and returns the plan:
 // for a benchmark to print and a test to check which indexes it uses.
 func (s *Store) ExplainReport(ctx context.Context, q ReportQuery) (string, error) {
-	return s.explain(ctx, reportSettings, reportSQL, reportArgs(q))
+	var lines []string
+	err := pgx.BeginTxFunc(ctx, s.pool, reportTx, func(tx pgx.Tx) error {
+		if err := reportSettings(ctx, tx); err != nil {
+			return err
+		}
+		sql, args, err := reportStatement(ctx, tx, q)
+		if err != nil {
+			return err
+		}
+		lines, err = explainLines(ctx, tx, sql, args)
+		return err
+	})
+	return strings.Join(lines, "\n"), err
 }
 
 // ExplainAudienceCount runs PreviewAudience's count of the customers f
@@ -24,23 +36,19 @@ func (s *Store) ExplainAudienceCount(ctx context.Context, f audience.Filter, now
 	if err != nil {
 		return "", err
 	}
-	return s.explain(ctx, nil, audienceCountSQL(q), q.Args)
-}
-
-func (s *Store) explain(ctx context.Context, settings func(context.Context, pgx.Tx) error, sql string, args []any) (string, error) {
 	var lines []string
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if settings != nil {
-			if err := settings(ctx, tx); err != nil {
-				return err
-			}
-		}
-		rows, err := tx.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) `+sql, args...)
-		if err != nil {
-			return err
-		}
-		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		lines, err = explainLines(ctx, tx, audienceCountSQL(q), q.Args...)
 		return err
 	})
 	return strings.Join(lines, "\n"), err
+}
+
+// explainLines runs sql under EXPLAIN (ANALYZE, BUFFERS) in tx.
+func explainLines(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]string, error) {
+	rows, err := tx.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) `+sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

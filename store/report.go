@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -117,15 +119,13 @@ type StepCount struct {
 // purchases_customer_idx, redeemed orders by purchases_external_id_key;
 // over a whole program of a million enrolments PostgreSQL rightly hashes
 // the tables instead of a million probes of each index.
-const reportSQL = `
+const reportLiveSQLFormat = `
 WITH f AS MATERIALIZED (
-	SELECT e.id, e.customer_id, e.purchase_id, e.control, e.status, e.outcome, e.created_at AS at, e.store
-	FROM enrolments e
-	WHERE e.program_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND ($4 = '' OR e.store = $4)
+	%s
 ), conv AS MATERIALIZED (
 	SELECT f.id, f.store, f.control, p.currency, count(*) AS n, sum(p.amount) AS amount, min(p.purchased_at) AS first_at
 	FROM f JOIN purchases p ON p.customer_id = f.customer_id
-		AND p.purchased_at > f.at AND p.purchased_at <= f.at + make_interval(months => $5, days => $6, secs => $7)
+		AND p.purchased_at > f.at AND p.purchased_at <= f.at + make_interval(months => @months, days => @days, secs => @secs)
 		AND p.id IS DISTINCT FROM f.purchase_id
 	GROUP BY f.id, f.store, f.control, p.currency
 ), fx AS MATERIALIZED (
@@ -140,7 +140,7 @@ WITH f AS MATERIALIZED (
 	UNION ALL
 	SELECT fx.id, fx.store, fx.first_at, 'calls', t.kind, t.status, coalesce(t.outcome, ''),
 	       (t.status = 'completed' AND t.completed_at <= coalesce(t.expires_at, t.due_at))::int,
-	       (t.status = 'open' AND t.due_at < $8)::int, NULL, reverse(split_part(reverse(t.idempotency_key), ':', 2)), t.created_at
+	       (t.status = 'open' AND t.due_at < @now)::int, NULL, reverse(split_part(reverse(t.idempotency_key), ':', 2)), t.created_at
 	FROM fx JOIN call_tasks t ON t.enrolment_id = fx.id
 	UNION ALL
 	SELECT fx.id, fx.store, fx.first_at, 'coupons', '', '', '', (k.redeemed_at IS NOT NULL)::int, 0, k.redeemed_order,
@@ -148,33 +148,85 @@ WITH f AS MATERIALIZED (
 	FROM fx JOIN coupons k ON k.enrolment_id = fx.id
 ), steps AS (
 	SELECT store, first_at, step, min(at) AS at FROM rec GROUP BY id, store, first_at, step
-)
-SELECT 'enrolments', store, control::text, status, coalesce(outcome, ''), count(*), count(first_at), 0::bigint, NULL::text, NULL::timestamptz
-FROM fx GROUP BY store, control, status, outcome
-UNION ALL
-SELECT 'revenue', store, control::text, currency, '', sum(n)::bigint, 0, 0, sum(amount)::text, NULL
-FROM conv GROUP BY store, control, currency
-UNION ALL
-SELECT section, store, a, b, c, count(*), coalesce(sum(x), 0), coalesce(sum(y), 0), NULL, NULL
-FROM rec GROUP BY section, store, a, b, c
-UNION ALL
-SELECT 'redemptions', k.store, 'false', p.currency, '', count(*), 0, 0, sum(p.amount)::text, NULL
-FROM rec k JOIN purchases p ON p.external_id = k.redeemed_order
-WHERE k.section = 'coupons'
-GROUP BY k.store, p.currency
-UNION ALL
-SELECT 'steps', store, step, '', '', count(*), count(*) FILTER (WHERE first_at >= at), 0, NULL, min(at)
-FROM steps GROUP BY store, step`
+), live AS (
+	SELECT 'enrolments' AS section, store, control::text AS a, status AS b, coalesce(outcome, '') AS c,
+	       count(*) AS n, count(first_at) AS x, 0::bigint AS y, NULL::numeric AS amount, NULL::timestamptz AS at
+	FROM fx GROUP BY store, control, status, outcome
+	UNION ALL
+	SELECT 'revenue', store, control::text, currency, '', sum(n)::bigint, 0, 0, sum(amount), NULL
+	FROM conv GROUP BY store, control, currency
+	UNION ALL
+	SELECT section, store, a, b, c, count(*), coalesce(sum(x), 0), coalesce(sum(y), 0), NULL, NULL
+	FROM rec GROUP BY section, store, a, b, c
+	UNION ALL
+	SELECT 'redemptions', k.store, 'false', p.currency, '', count(*), 0, 0, sum(p.amount), NULL
+	FROM rec k JOIN purchases p ON p.external_id = k.redeemed_order
+	WHERE k.section = 'coupons'
+	GROUP BY k.store, p.currency
+	UNION ALL
+	SELECT 'steps', store, step, '', '', count(*), count(*) FILTER (WHERE first_at >= at), 0, NULL, min(at)
+	FROM steps GROUP BY store, step
+)`
 
-// ProgramReport counts what the report shows, per store, in one
-// statement whatever the number of enrolments.
+// reportRolledSQL follows the live figures of the enrolments made in the
+// live ranges with the stored figures of the days @true_days
+// (report_rollups) and the call tasks of those days that are overdue at
+// @now (a stored day counts none: see migration 017), added up per
+// section, store and key. Every figure adds up across enrolments, and the
+// ranges and days never overlap, so the sums are the figures of the
+// whole range.
+const reportRolledSQL = `, rolled AS (
+	SELECT section, store, a, b, c, n, x, y, amount, at FROM report_rollups
+	WHERE program_id = @program AND day = ANY(@true_days::date[]) AND (@store = '' OR store = @store)
+	UNION ALL
+	SELECT 'calls', e.store, t.kind, t.status, coalesce(t.outcome, ''), 0, 0, count(*), NULL, NULL
+	FROM call_tasks t JOIN enrolments e ON e.id = t.enrolment_id
+	WHERE t.status = 'open' AND t.due_at < @now AND e.program_id = @program AND report_day(e.created_at) = ANY(@true_days::date[])
+		AND (@store = '' OR e.store = @store)
+	GROUP BY e.store, t.kind, t.status, t.outcome
+)`
+
+// reportTotalSQL adds up the live and the stored rows.
+const reportTotalSQL = `
+SELECT section, store, a, b, c, sum(n)::bigint, sum(x)::bigint, sum(y)::bigint, sum(amount)::text, min(at)
+FROM (SELECT * FROM live UNION ALL SELECT * FROM rolled) u
+GROUP BY section, store, a, b, c`
+
+// maxLiveRanges bounds the ranges a report counts live; more (stale days
+// scattered among stored ones) are merged, the stored days between them
+// counted live too.
+const maxLiveRanges = 8
+
+// liveSQL is the live part of the report over the ranges of args (one
+// branch each, so the planner sees each range's bounds).
+func liveSQL(ranges int) string {
+	if ranges == 0 {
+		return fmt.Sprintf(reportLiveSQLFormat, `SELECT e.id, e.customer_id, e.purchase_id, e.control, e.status, e.outcome, e.created_at AS at, e.store
+	FROM enrolments e WHERE false`)
+	}
+	branches := make([]string, ranges)
+	for i := range branches {
+		branches[i] = fmt.Sprintf(`SELECT e.id, e.customer_id, e.purchase_id, e.control, e.status, e.outcome, e.created_at AS at, e.store
+	FROM enrolments e
+	WHERE e.program_id = @program AND e.created_at >= @lo%[1]d AND e.created_at < @hi%[1]d AND (@store = '' OR e.store = @store)`, i)
+	}
+	return fmt.Sprintf(reportLiveSQLFormat, strings.Join(branches, "\n\tUNION ALL\n\t"))
+}
+
+// ProgramReport counts what the report shows, per store: the stored days
+// that are still true from their rollups, the rest from the tables, in
+// one snapshot.
 func (s *Store) ProgramReport(ctx context.Context, q ReportQuery) (map[string]*ReportFigures, error) {
 	out := map[string]*ReportFigures{}
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.pool, reportTx, func(tx pgx.Tx) error {
 		if err := reportSettings(ctx, tx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, reportSQL, reportArgs(q)...)
+		sql, args, err := reportStatement(ctx, tx, q)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args)
 		if err != nil {
 			return err
 		}
@@ -182,6 +234,11 @@ func (s *Store) ProgramReport(ctx context.Context, q ReportQuery) (map[string]*R
 	})
 	return out, err
 }
+
+// reportTx reads the stored days and the tables in one snapshot, so a
+// change committed between the two reads is counted once: either live
+// (its day no longer true) or not at all.
+var reportTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
 // reportSettings tunes the report's transaction. JIT compilation of a
 // statement this size costs seconds and earns nothing; the hash tables
@@ -196,8 +253,23 @@ func reportSettings(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-func reportArgs(q ReportQuery) []any {
-	return []any{q.ProgramID, q.From, q.To, q.Store, q.WindowMonths, q.WindowDays, float64(q.WindowSeconds), q.Now}
+// reportStatement is the report's statement and arguments for q: the
+// stored days of the range that are still true, and the ranges left to
+// count live.
+func reportStatement(ctx context.Context, tx pgx.Tx, q ReportQuery) (string, pgx.NamedArgs, error) {
+	days, err := trueReportDays(ctx, tx, q)
+	if err != nil {
+		return "", nil, err
+	}
+	lo, hi, days := liveRanges(q.From, q.To, days, maxLiveRanges)
+	args := pgx.NamedArgs{
+		"program": q.ProgramID, "store": q.Store, "months": q.WindowMonths, "days": q.WindowDays, "secs": float64(q.WindowSeconds),
+		"now": q.Now, "true_days": days,
+	}
+	for i := range lo {
+		args[fmt.Sprintf("lo%d", i)], args[fmt.Sprintf("hi%d", i)] = lo[i], hi[i]
+	}
+	return liveSQL(len(lo)) + reportRolledSQL + reportTotalSQL, args, nil
 }
 
 // scanReport adds the report statement's rows to out, by store.

@@ -42,6 +42,7 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.ConsentNotices, workflow.RegisterOptions{Name: "ConsentNotices"})
 	r.RegisterWorkflowWithOptions(workflows.InboundAnswer, workflow.RegisterOptions{Name: workflows.WorkflowInboundAnswer})
 	r.RegisterWorkflowWithOptions(workflows.ReportMails, workflow.RegisterOptions{Name: "ReportMails"})
+	r.RegisterWorkflowWithOptions(workflows.ReportRollups, workflow.RegisterOptions{Name: "ReportRollups"})
 }
 
 // Workers polls dangol's three task queues: enrolments on the main queue,

@@ -52,13 +52,16 @@ var Reports = bench.Section{Name: "reports", Run: func(ctx context.Context, env 
 		return nil, err
 	}
 	whole := bench.Figure{Name: fmt.Sprintf("program report, %d enrolments", r.Enrolments), Value: r.Median.Seconds(), Baseline: reportBudget.Seconds(), Unit: "s",
-		Note: fmt.Sprintf("median of %d; baseline = the 2 s budget, a goal only at 1,000,000 (seeded in %s)", runs, r.Seed.Round(time.Second)), Detail: r.Plan}
+		Note:   fmt.Sprintf("from the stored days, median of %d; baseline = the 2 s budget, a goal only at 1,000,000 (seeded in %s)", runs, r.Seed.Round(time.Second)),
+		Detail: r.Plan}
 	if r.Enrolments >= 1_000_000 {
 		whole.Goal = bench.Goal{Op: bench.AtMost, Ratio: 1}
 	}
-	day := bench.Figure{Name: "program report, one day", Value: r.Day.Seconds(), Baseline: reportBudget.Seconds(), Unit: "s",
+	live := bench.Figure{Name: "program report counted live, no day stored", Value: r.Live.Seconds(), Baseline: reportBudget.Seconds(), Unit: "s",
+		Note: fmt.Sprintf("before the report-rollups job has run; storing all its days took %s", r.Refresh.Round(time.Millisecond))}
+	day := bench.Figure{Name: "program report, one day counted live", Value: r.Day.Seconds(), Baseline: reportBudget.Seconds(), Unit: "s",
 		Note: "the same program, enrolments of one day: index scans only", Detail: r.DayPlan}
-	return []bench.Figure{whole, day}, nil
+	return []bench.Figure{whole, live, day}, nil
 }}
 
 // Audiences is make bench's "audiences": a lapsed-customers count with

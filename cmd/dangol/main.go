@@ -333,6 +333,9 @@ func ensureSchedulesOnce(ctx context.Context, cfg config.Config, st *store.Store
 	try("consent-notices", func(ctx context.Context) error {
 		return schedules.EnsureConsentNotices(ctx, tc, cfg.TaskQueue, schedules.ConsentNoticesEvery)
 	})
+	try("report-rollups", func(ctx context.Context) error {
+		return schedules.EnsureReportRollups(ctx, tc, cfg.TaskQueue, schedules.ReportRollupsEvery)
+	})
 	try("report-mails", func(ctx context.Context) error {
 		set, err := st.Settings(ctx)
 		if errors.Is(err, store.ErrSettingsBroken) {

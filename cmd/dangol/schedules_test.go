@@ -11,6 +11,7 @@ import (
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/schedules"
+	"github.com/dangol/dangol/workflows"
 )
 
 // A stored program that no longer decodes is skipped at start-up: the
@@ -48,5 +49,11 @@ func TestStartupSchedulesSkipABrokenProgram(t *testing.T) {
 	defer func() { _ = schedules.DeleteSweep(ctx, tc, ok.ID) }()
 	if _, err := tc.ScheduleClient().GetHandle(ctx, schedules.SweepScheduleID(ok.ID)).Describe(ctx); err != nil {
 		t.Fatalf("the good program's schedule: %v", err)
+	}
+	// The job that stores the reports' days, whose stored days a report
+	// over a million enrolments reads.
+	d, err := tc.ScheduleClient().GetHandle(ctx, workflows.ReportRollupsScheduleID).Describe(ctx)
+	if err != nil || len(d.Schedule.Spec.Intervals) != 1 || d.Schedule.Spec.Intervals[0].Every != schedules.ReportRollupsEvery {
+		t.Fatalf("report-rollups schedule: %v", err)
 	}
 }
