@@ -3,90 +3,16 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/internal/tcpproxy"
 	"github.com/dangol/dangol/store"
 )
-
-// tcpProxy stands between the API and PostgreSQL so a test can take the
-// database away (as a restart does: connections cut, new ones refused)
-// and bring it back on the same address.
-type tcpProxy struct {
-	t       *testing.T
-	backend string
-	addr    string
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   map[net.Conn]bool
-}
-
-func newTCPProxy(t *testing.T, backend string) *tcpProxy {
-	t.Helper()
-	p := &tcpProxy{t: t, backend: backend, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.down)
-	return p
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b, err := net.Dial("tcp", p.backend)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[b] = true, true
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(b, c); b.Close() }()
-			go func() { _, _ = io.Copy(c, b); c.Close() }()
-		}
-	}()
-}
-
-// down refuses new connections and cuts the open ones.
-func (p *tcpProxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-// up listens again on the same address.
-func (p *tcpProxy) up() {
-	p.t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.serve(ln)
-}
 
 // Defect: while PostgreSQL was down or restarting, every request was a 500
 // "see the server log", so a client could not tell a passing outage from
@@ -100,8 +26,14 @@ func TestDatabaseDownIs503WithRetryAfter(t *testing.T) {
 		"consent": map[string]any{"sms": grant(true, "pos")}}, nil)
 
 	cfg := e.db.Config().ConnConfig
-	px := newTCPProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
-	st, err := store.Open(ctx, fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", cfg.User, px.addr, cfg.Database))
+	// The proxy takes the database away as a restart does (connections
+	// cut, new ones refused) and brings it back on the same address.
+	px, err := tcpproxy.Listen("127.0.0.1:0", net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(px.Close)
+	st, err := store.Open(ctx, fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", cfg.User, px.Addr(), cfg.Database))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +62,12 @@ func TestDatabaseDownIs503WithRetryAfter(t *testing.T) {
 			}
 		}
 	}
-	px.down()
+	px.Down()
 	want503("database down")
 
-	px.up()
+	if err := px.Up(); err != nil {
+		t.Fatal(err)
+	}
 	var got response
 	for range 50 {
 		// The pool's connections were cut: the first requests may meet

@@ -48,7 +48,7 @@ func (c *chaos) count(p *plan, faults bool, tw standinFaults) error {
 	c.say("at the edge: %d of %d planned SMS at the Twilio stand-in, %d of %d planned mails at the mail catcher (%d missing, recorded ambiguous)",
 		smsGot, smsWant, mailGot, mailWant, ambiguous)
 	c.say("Twilio stand-in answered %d×500, %d×429 (early retries after a 429: %d), hung %d calls (%d accepted messages); SMTP proxy passed %d connections",
-		tw.Answered500, tw.Answered429, tw.EarlyRetries, tw.Hung, tw.HungAccepted, c.proxy.passed)
+		tw.Answered500, tw.Answered429, tw.EarlyRetries, tw.Hung, tw.HungAccepted, c.proxy.Passed())
 	c.say("API: %d×503 (%d without Retry-After), %d×500, %d refused connections", st.unavailable, st.withoutRetryAfter, st.internal, st.refused)
 	if st.internal > 0 {
 		problems = append(problems, fmt.Sprintf("the API answered 500 %d times: %s", st.internal, strings.Join(st.internalBodies, " | ")))

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/dangol/dangol/internal/tcpproxy"
+
 	"fmt"
 	"net"
 	"net/http"
@@ -19,7 +21,7 @@ type chaos struct {
 	api, standin, mailUI   string
 	smtp                   string // maildev's SMTP address, behind the proxy
 	key                    string
-	proxy                  *smtpProxy
+	proxy                  *tcpproxy.Proxy
 	preexisting            bool // a developer's stack was up before the run
 	settings               []byte
 	programs               []int64
@@ -61,7 +63,9 @@ func newChaos() (*chaos, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.proxy = newSMTPProxy(ln, c.smtp)
+	// maildev cannot be told to refuse, and restarting it would lose the
+	// mail it holds, which is what the run counts.
+	c.proxy = tcpproxy.Serve(ln, c.smtp)
 	os.Setenv("DEV_DANGOL_SMTP_PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	return c, nil
 }
@@ -182,7 +186,7 @@ func (c *chaos) cleanup() {
 			}
 		}
 	}
-	c.proxy.close()
+	c.proxy.Close()
 	if c.preexisting {
 		os.Unsetenv("DEV_DANGOL_SMTP_PORT")
 		os.Unsetenv("DEV_SKIP_BUILD")
