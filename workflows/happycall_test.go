@@ -107,7 +107,9 @@ func (s *happyCallSuite) SetupTest() {
 			return activities.SendResult{MessageID: int64(len(s.sends)), Status: "queued"}, nil
 		})
 	s.env.OnActivity(a.CreateCallTask, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.CallTaskRequest) (int64, error) { return s.createCallTask(req), nil })
+		func(_ context.Context, req activities.CallTaskRequest) (int64, error) {
+			return s.createCallTask(req), nil
+		})
 	// A lean-touch run's gate, which creates a call step's task when it
 	// lets the step through.
 	s.env.OnActivity(a.PassGate, mock.Anything, mock.Anything).Return(
