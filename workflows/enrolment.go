@@ -507,8 +507,8 @@ func (r *runner) waitUntil(ctx workflow.Context, step string, at time.Time, cut 
 
 // waitThen is waitFor that, in a lean-touch run, has the gate do the
 // step's first database action (then fills it in the request) when it
-// lets the step through: done reports that it did, and what it made is
-// in res; otherwise the caller does the action itself.
+// lets the step through: res.Done reports that it did, and res holds what
+// it made; otherwise the caller does the action itself.
 func (r *runner) waitThen(ctx workflow.Context, step string, at time.Time, then func(at time.Time, req *activities.GateRequest)) (ok bool, res activities.GateResult, err error) {
 	if r.touch {
 		r.then, r.did = then, activities.GateResult{}
