@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -91,7 +92,7 @@ func TestPassGateMakesTheCallTask(t *testing.T) {
 	a := &activities.Activities{Store: f.st}
 	hc := f.program(programs.KindHappyCall)
 	c := f.customer("caller")
-	c.Consent[store.ChannelCall] = store.Consent{Granted: true, At: time.Now(), Source: "pos"}
+	c.Consent[domain.ChannelCall] = store.Consent{Granted: true, At: time.Now(), Source: "pos"}
 	if _, _, err := f.st.UpsertCustomer(f.ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestPassGateMakesTheCallTask(t *testing.T) {
 	e := es[0]
 	expires := time.Now().AddDate(0, 0, 2)
 	req := activities.GateRequest{ProgramID: hc.ID, CustomerID: c.ID, EnrolmentID: e.ID,
-		CallTask: &activities.CallTaskRequest{Key: "k:3d:call", Kind: store.TaskHappyCall, EnrolmentID: e.ID, CustomerID: c.ID,
+		CallTask: &activities.CallTaskRequest{Key: "k:3d:call", Kind: domain.TaskHappyCall, EnrolmentID: e.ID, CustomerID: c.ID,
 			PurchaseID: *e.PurchaseID, ProgramID: hc.ID, ProgramVersion: 1, TouchKey: "3d", DueAt: time.Now(), ExpiresAt: &expires}}
 	setStatus(f, hc.ID, store.ProgramStopped)
 	if res, err := a.PassGate(f.ctx, req); err != nil || res.Done || res.CallTaskID != 0 {
@@ -111,7 +112,7 @@ func TestPassGateMakesTheCallTask(t *testing.T) {
 		t.Fatalf("let through: %+v, %v", res, err)
 	}
 	task, err := f.st.CallTask(f.ctx, res.CallTaskID)
-	if err != nil || task.Status != store.TaskOpen || task.EnrolmentID == nil || *task.EnrolmentID != e.ID {
+	if err != nil || task.Status != domain.TaskOpen || task.EnrolmentID == nil || *task.EnrolmentID != e.ID {
 		t.Fatalf("task %+v, %v", task, err)
 	}
 }
@@ -150,7 +151,7 @@ func TestFinishAtExpiry(t *testing.T) {
 		if err := f.st.Pool().QueryRow(f.ctx, `SELECT status, outcome FROM enrolments WHERE id = $1`, e.ID).Scan(&status, &outcome); err != nil {
 			t.Fatal(err)
 		}
-		if status != store.EnrolmentEnded || outcome != want {
+		if status != domain.EnrolmentEnded || outcome != want {
 			t.Fatalf("used %v: enrolment %s %s, want ended %s", used, status, outcome, want)
 		}
 	}

@@ -7,9 +7,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
-	"github.com/dangol/dangol/store"
 )
 
 // HappyCallInput is the workflow's input (see enrol).
@@ -120,10 +120,10 @@ func (w *happyCall) wait(ctx workflow.Context, step programs.Step, at time.Time)
 func (w *happyCall) touch(ctx workflow.Context, step programs.Step, due time.Time, task *int64) error {
 	var out []outgoing
 	if step.SMS {
-		out = append(out, w.message(step, store.ChannelSMS, activities.FieldSMS, "sms"))
+		out = append(out, w.message(step, domain.ChannelSMS, activities.FieldSMS, "sms"))
 	}
 	if step.Email {
-		out = append(out, w.message(step, store.ChannelEmail, activities.FieldEmail, "email"))
+		out = append(out, w.message(step, domain.ChannelEmail, activities.FieldEmail, "email"))
 	}
 	w.sendAll(ctx, out...)
 	if step.Call {
@@ -145,7 +145,7 @@ func (w *happyCall) message(step programs.Step, channel, field, action string) o
 func (w *happyCall) callTask(step programs.Step, due time.Time) activities.CallTaskRequest {
 	expires := w.in.CallWindow.After(due, w.loc)
 	return activities.CallTaskRequest{
-		Key: w.key(step.Key, "call"), Kind: store.TaskHappyCall, EnrolmentID: w.EnrolmentID,
+		Key: w.key(step.Key, "call"), Kind: domain.TaskHappyCall, EnrolmentID: w.EnrolmentID,
 		CustomerID: w.CustomerID, PurchaseID: w.in.PurchaseID, ProgramID: w.ProgramID,
 		ProgramVersion: w.ProgramVersion, TouchKey: step.Key, DueAt: due, ExpiresAt: &expires,
 	}
@@ -175,7 +175,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 	w.state.Next = &NextStep{Touch: step.Key, At: expires, Waiting: "call"}
 	if d := expires.Sub(workflow.Now(ctx)); d > 0 {
 		if _, err := w.await(ctx, d, func() bool { _, done := w.completions[taskID]; return done || w.ended() }); err != nil {
-			w.end(OutcomeStopped)
+			w.end(domain.OutcomeStopped)
 		}
 	}
 	if w.ended() {
@@ -189,7 +189,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		if err := w.db(ctx, a.CloseCallTask, taskID).Get(ctx, &st); err != nil {
 			return err
 		}
-		if st.Status == store.TaskCompleted {
+		if st.Status == domain.TaskCompleted {
 			outcome = st.Outcome
 		} else {
 			outcome = "expired"
@@ -197,12 +197,12 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 	}
 	w.record(ctx, step.Key, outcome, fmt.Sprint(taskID))
 	switch outcome {
-	case store.OutcomeReached:
+	case domain.OutcomeReached:
 		return w.db(ctx, a.RecordCallVoice, taskID).Get(ctx, nil)
-	case store.OutcomeComplaint:
+	case domain.OutcomeComplaint:
 		var escalation int64
 		err := w.db(ctx, a.CreateCallTask, activities.CallTaskRequest{
-			Key: w.key(step.Key, "escalation"), Kind: store.TaskEscalation, EnrolmentID: w.EnrolmentID,
+			Key: w.key(step.Key, "escalation"), Kind: domain.TaskEscalation, EnrolmentID: w.EnrolmentID,
 			CustomerID: w.CustomerID, PurchaseID: w.in.PurchaseID, ProgramID: w.ProgramID,
 			ProgramVersion: w.ProgramVersion, TouchKey: step.Key, DueAt: workflow.Now(ctx), EscalatedFrom: taskID,
 		}).Get(ctx, &escalation)
@@ -221,7 +221,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		if w.takes(ctx, changeDaytimeSends) {
 			return w.fallback(ctx, step, expires)
 		}
-		w.sendField(ctx, step, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
+		w.sendField(ctx, step, domain.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
 	}
 	return nil
 }
@@ -235,7 +235,7 @@ func (w *happyCall) fallback(ctx workflow.Context, step programs.Step, due time.
 	if err != nil || !ok {
 		return err
 	}
-	w.sendField(ctx, step, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
+	w.sendField(ctx, step, domain.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
 	w.progress.Stage, w.progress.StageAt = "", time.Time{}
 	return nil
 }
