@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -380,11 +381,14 @@ func (r *run) execute(c store.Customer, start time.Time, name string, input any,
 	var endedAt time.Time
 
 	env.OnActivity(acts.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(acts.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
-		activities.Gate{ProgramStatus: store.ProgramActive, OptedOut: c.OptedOut()}, nil)
+	gate := activities.Gate{ProgramStatus: store.ProgramActive, OptedOut: c.OptedOut()}
+	env.OnActivity(acts.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(gate, nil)
+	issue := func(req activities.IssueCouponRequest) activities.IssuedCoupon {
+		return activities.IssuedCoupon{ID: 1, ExpiresAt: activities.CouponExpiresAt(req.Coupon.ValidFor, env.Now(), loc)}
+	}
 	env.OnActivity(acts.IssueCoupon, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.IssueCouponRequest) (activities.IssuedCoupon, error) {
-			return activities.IssuedCoupon{ID: 1, ExpiresAt: activities.CouponExpiresAt(req.Coupon.ValidFor, env.Now(), loc)}, nil
+			return issue(req), nil
 		})
 	env.OnActivity(acts.CouponRedeemed, mock.Anything, mock.Anything).Return(false, nil)
 	env.OnActivity(acts.MarkDormant, mock.Anything, mock.Anything).Return(nil)
@@ -393,21 +397,47 @@ func (r *run) execute(c store.Customer, start time.Time, name string, input any,
 		func(context.Context, int64, string) error { endedAt = env.Now(); return nil })
 	env.OnActivity(acts.FinishEnrolment, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(context.Context, int64, string) error { endedAt = env.Now(); return nil })
+	// A lean-touch run's end at its coupon's expiry: never redeemed here.
+	env.OnActivity(acts.FinishAtExpiry, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.ExpiryRequest) (string, error) {
+			endedAt = env.Now()
+			return req.Unused, nil
+		})
+	createTask := func(req activities.CallTaskRequest) int64 {
+		if !c.Consents(domain.ChannelCall) || c.Phone == nil {
+			return 0
+		}
+		tasked[req.TouchKey] = true
+		if i := r.week(env.Now()); i >= 0 {
+			r.f.Weeks[i].CallTasks[storeName]++
+			r.trace = append(r.trace, forecast.Event{CustomerID: c.ID, At: env.Now(), Channel: domain.ChannelCall, Store: storeName})
+		}
+		return 1
+	}
 	env.OnActivity(acts.CreateCallTask, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.CallTaskRequest) (int64, error) {
-			if !c.Consents(domain.ChannelCall) || c.Phone == nil {
-				return 0, nil
+		func(_ context.Context, req activities.CallTaskRequest) (int64, error) { return createTask(req), nil })
+	// A lean-touch run's gate, which issues a step's coupon or makes its
+	// call task when it lets the step through.
+	env.OnActivity(acts.PassGate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.GateRequest) (activities.GateResult, error) {
+			res := activities.GateResult{Gate: gate}
+			switch {
+			case !gate.Lets(req.ExitsOnConversion):
+			case req.Coupon != nil:
+				k := issue(*req.Coupon)
+				res.Coupon, res.Done = &k, true
+			case req.CallTask != nil:
+				res.CallTaskID, res.Done = createTask(*req.CallTask), true
 			}
-			tasked[req.TouchKey] = true
-			if i := r.week(env.Now()); i >= 0 {
-				r.f.Weeks[i].CallTasks[storeName]++
-				r.trace = append(r.trace, forecast.Event{CustomerID: c.ID, At: env.Now(), Channel: domain.ChannelCall, Store: storeName})
-			}
-			return 1, nil
+			return res, nil
 		})
 	env.OnActivity(acts.CloseCallTask, mock.Anything, mock.Anything).Return(activities.CallTaskState{Status: domain.TaskExpired}, nil)
+	// A touch's service messages are sent concurrently (lean-touch).
+	var sending sync.Mutex
 	env.OnActivity(acts.SendMessage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.SendRequest) (activities.SendResult, error) {
+			sending.Lock()
+			defer sending.Unlock()
 			now := env.Now()
 			marketing := req.Purpose == compliance.PurposeMarketing
 			address := c.Phone

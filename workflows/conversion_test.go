@@ -65,6 +65,7 @@ func (s *conversionSuite) TestWelcomeBackRedemptionNoReminder() {
 // change fixes): the gate's answer is only acted on in new runs.
 func (s *conversionSuite) TestBeforeChangeReminderStillSent() {
 	// A run from before changeGateConversion is from before the lean change too.
+	s.env.OnGetVersion(changeLeanTouch, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeGateConversion, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	start := s.at(2027, 3, 2, 10, 0)

@@ -57,14 +57,24 @@ func (w *dormantWakeup) run(ctx workflow.Context, first bool) (Journey, error) {
 	for i := w.progress.Next; i < len(w.p.Steps); i++ {
 		step := w.p.Steps[i]
 		w.progress.Next = i
-		ok, err := w.waitFor(ctx, step.Key, step.Offset.After(entered, w.loc))
+		at := step.Offset.After(entered, w.loc)
+		var ok bool
+		var err error
+		var coupon *activities.IssuedCoupon
+		if step.Coupon {
+			var c activities.IssuedCoupon
+			ok, c, err = w.waitForCoupon(ctx, step.Key, at, w.p.Coupon)
+			coupon = &c
+		} else {
+			ok, err = w.waitFor(ctx, step.Key, at)
+		}
 		if err != nil {
 			return w.state, err
 		}
 		if !ok {
 			return w.finish(ctx)
 		}
-		if err := w.contact(ctx, step); err != nil {
+		if err := w.contact(ctx, step, coupon); err != nil {
 			return w.state, err
 		}
 		if w.ended() {
@@ -80,10 +90,13 @@ func (w *dormantWakeup) run(ctx workflow.Context, first bool) (Journey, error) {
 	return w.finish(ctx)
 }
 
-// contact sends one step's message, with its coupon and survey link.
-func (w *dormantWakeup) contact(ctx workflow.Context, step enrol.WakeupStep) error {
+// contact sends one step's message, with its coupon (issued already when
+// given) and survey link.
+func (w *dormantWakeup) contact(ctx workflow.Context, step enrol.WakeupStep, coupon *activities.IssuedCoupon) error {
 	var couponID int64
-	if step.Coupon {
+	if coupon != nil {
+		couponID = coupon.ID
+	} else if step.Coupon {
 		c, err := w.issueCoupon(ctx, step.Key, w.p.Coupon)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
@@ -81,6 +82,18 @@ type runner struct {
 	drainKind func(ctx workflow.Context)
 	// lean: this run takes the lean-enrolment change (versions.go).
 	lean bool
+	// touch: this run takes the lean-touch change (versions.go); such a
+	// run is lean too.
+	touch bool
+	// then, set while a lean-touch run waits for a step (waitThen), is
+	// the step's first database action for a gate at the moment: the
+	// gate's local activity does it when it lets the step through in the
+	// plan's hours. did is what it made (Done false: not done).
+	then func(at time.Time, req *activities.GateRequest)
+	did  activities.GateResult
+	// gateAt is when a lean-touch run last asked the gate: the step goes
+	// ahead at that moment, in the hours the gate's action was done for.
+	gateAt time.Time
 	// signals are the channels a lean run takes signals from in its waits
 	// (the runner's, then the kind's), in the order drain takes them.
 	signals []signalHandler
@@ -96,8 +109,10 @@ type signalHandler struct {
 func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConversion bool, timing enrol.Timing, progress *enrol.Progress) (*runner, error) {
 	r := &runner{Enrolment: e, keyPrefix: keyPrefix, exitsOnConversion: exitsOnConversion, timing: timing,
 		completions: map[int64]string{}, redeemed: map[int64]bool{}, conversions: map[string]bool{}}
-	// First, before any command: a run takes the lean change whole.
-	r.lean = changed(ctx, changeLean)
+	// First, before any command: a run takes the lean changes whole. A
+	// run that takes lean-touch does not ask lean-enrolment (one marker).
+	r.touch = changed(ctx, changeLeanTouch)
+	r.lean = r.touch || changed(ctx, changeLean)
 	if progress != nil {
 		r.progress = *progress
 	}
@@ -355,8 +370,8 @@ func (r *runner) sleepUntil(ctx workflow.Context, at time.Time, cut func() bool)
 // new (the error is the continue-as-new).
 func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 	for {
-		var g activities.Gate
-		if err := r.db(ctx, a.CheckGate, r.ProgramID, r.CustomerID, r.EnrolmentID).Get(ctx, &g); err != nil {
+		g, err := r.gate(ctx)
+		if err != nil {
 			return false, err
 		}
 		switch {
@@ -400,6 +415,37 @@ func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 			}
 		}
 	}
+}
+
+// gate asks the database gate; in a lean-touch run waiting for a step
+// with a database action (then) at a moment in the plan's hours, the
+// same local activity does the action when the gate lets the step
+// through (r.did).
+func (r *runner) gate(ctx workflow.Context) (activities.Gate, error) {
+	var g activities.Gate
+	if !r.touch {
+		err := r.db(ctx, a.CheckGate, r.ProgramID, r.CustomerID, r.EnrolmentID).Get(ctx, &g)
+		return g, err
+	}
+	r.gateAt = workflow.Now(ctx)
+	req := r.gateRequest()
+	if r.then != nil && r.inHours(r.gateAt).Equal(r.gateAt) {
+		r.then(r.gateAt, &req)
+	}
+	var res activities.GateResult
+	if err := r.db(ctx, a.PassGate, req).Get(ctx, &res); err != nil {
+		return g, err
+	}
+	if res.Done {
+		r.did = res
+	}
+	return res.Gate, nil
+}
+
+// gateRequest is a gate request of this enrolment.
+func (r *runner) gateRequest() activities.GateRequest {
+	return activities.GateRequest{ProgramID: r.ProgramID, CustomerID: r.CustomerID, EnrolmentID: r.EnrolmentID,
+		ExitsOnConversion: r.exitsOnConversion}
 }
 
 func gateConversion(g activities.Gate) string {
@@ -446,6 +492,11 @@ func (r *runner) waitUntil(ctx workflow.Context, step string, at time.Time, cut 
 			return false, nil
 		}
 		now := workflow.Now(ctx)
+		if r.touch {
+			// The moment the gate let it through, for which its action
+			// was done (gate).
+			now = r.gateAt
+		}
 		if !daytime || r.inHours(now).Equal(now) {
 			return true, nil
 		}
@@ -453,6 +504,40 @@ func (r *runner) waitUntil(ctx workflow.Context, step string, at time.Time, cut 
 		// gate again then.
 		at = now
 	}
+}
+
+// waitThen is waitFor that, in a lean-touch run, has the gate do the
+// step's first database action (then fills it in the request) when it
+// lets the step through: res.Done reports that it did, and res holds what
+// it made; otherwise the caller does the action itself.
+func (r *runner) waitThen(ctx workflow.Context, step string, at time.Time, then func(at time.Time, req *activities.GateRequest)) (ok bool, res activities.GateResult, err error) {
+	if r.touch {
+		r.then, r.did = then, activities.GateResult{}
+		defer func() { r.then, r.did = nil, activities.GateResult{} }()
+	}
+	ok, err = r.waitFor(ctx, step, at)
+	if ok {
+		res = r.did
+	}
+	return ok, res, err
+}
+
+// waitForCoupon is waitFor for a step that issues a coupon: once the step
+// may go ahead, its coupon (issued by the gate in a lean-touch run).
+func (r *runner) waitForCoupon(ctx workflow.Context, step string, at time.Time, spec programs.Coupon) (bool, activities.IssuedCoupon, error) {
+	ok, res, err := r.waitThen(ctx, step, at, func(_ time.Time, req *activities.GateRequest) {
+		req.Coupon = r.couponRequest(step, spec)
+	})
+	if err != nil || !ok {
+		return false, activities.IssuedCoupon{}, err
+	}
+	if res.Done && res.Coupon != nil {
+		c := *res.Coupon
+		r.record(ctx, step, "coupon", fmt.Sprint(c.ID))
+		return true, c, nil
+	}
+	c, err := r.issueCoupon(ctx, step, spec)
+	return err == nil, c, err
 }
 
 // inHours is the first moment at or after t within the plan's hours in
@@ -481,32 +566,101 @@ func (r *runner) startedAt(ctx workflow.Context) time.Time {
 // invalid number, provider down for a day) is recorded by the activity
 // and the program goes on: one failed SMS must not end a year of contact.
 func (r *runner) send(ctx workflow.Context, action string, req activities.SendRequest) {
-	req.Key = r.key(req.Template.Step, action)
-	req.EnrolmentID, req.CustomerID = r.EnrolmentID, r.CustomerID
-	req.Template.ProgramID, req.Template.Version = r.ProgramID, r.ProgramVersion
-	var res activities.SendResult
-	for holds := 0; ; holds++ {
-		req.LastTry = holds == maxHolds
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(req.Channel)), a.SendMessage, req).Get(ctx, &res)
-		if err != nil {
-			var appErr *temporal.ApplicationError
-			reason := err.Error()
-			if errors.As(err, &appErr) {
-				reason = appErr.Type() + ": " + appErr.Message()
+	r.sendAll(ctx, outgoing{action, req})
+}
+
+// outgoing is one message of a touch: its action and its request.
+type outgoing struct {
+	action string
+	req    activities.SendRequest
+}
+
+// sendAll sends a touch's messages in order, each as send does. A
+// lean-touch run schedules together, in one workflow task, messages of
+// which at most one may take a place under the frequency cap (only
+// marketing messages do, and which of two gets the last place must not
+// depend on which activity runs first); their answers are taken in order,
+// then the held ones wait, in order. Other runs send them one after the
+// other.
+func (r *runner) sendAll(ctx workflow.Context, out ...outgoing) {
+	for i := range out {
+		o := &out[i]
+		o.req.Key = r.key(o.req.Template.Step, o.action)
+		o.req.EnrolmentID, o.req.CustomerID = r.EnrolmentID, r.CustomerID
+		o.req.Template.ProgramID, o.req.Template.Version = r.ProgramID, r.ProgramVersion
+	}
+	for len(out) > 0 {
+		n := 1
+		if r.touch {
+			n = together(out)
+		}
+		futures := make([]workflow.Future, n)
+		for i := range n {
+			futures[i] = r.startSend(ctx, out[i].req)
+		}
+		held := map[int]activities.SendResult{}
+		for i, f := range futures {
+			if res, ok := r.sent(ctx, out[i], f); ok {
+				held[i] = res
 			}
-			workflow.GetLogger(ctx).Warn("message not sent", "program_id", r.ProgramID, "enrolment_id", r.EnrolmentID, "key", req.Key, "error", err)
-			r.record(ctx, req.Template.Step, action, "failed: "+reason)
-			return
 		}
-		if res.Status != domain.MessageHeld || res.NotBefore.IsZero() || !r.takes(ctx, changeSendHolds) {
-			break
+		for i := range n {
+			if res, ok := held[i]; ok {
+				r.hold(ctx, out[i], res)
+			}
 		}
-		// Held by a rule (quiet hours, the cap): wait on a timer, so a
-		// restart changes nothing, then through the gate and the send path
-		// again (consent or the program may have changed meanwhile).
-		r.record(ctx, req.Template.Step, action, "held: "+res.Reason+" until "+res.NotBefore.UTC().Format(time.RFC3339))
+		out = out[n:]
+	}
+}
+
+// together is how many of the messages, from the first, may be scheduled
+// together: a run of them with at most one that is not a service message
+// (a request without a purpose may be marketing).
+func together(out []outgoing) int {
+	marketing := 0
+	for i, o := range out {
+		if o.req.Purpose != compliance.PurposeService {
+			if marketing++; marketing > 1 {
+				return i
+			}
+		}
+	}
+	return len(out)
+}
+
+func (r *runner) startSend(ctx workflow.Context, req activities.SendRequest) workflow.Future {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(req.Channel)), a.SendMessage, req)
+}
+
+// sent takes a send's answer and records it; a message held by a rule is
+// recorded held and returned (held true) for hold.
+func (r *runner) sent(ctx workflow.Context, o outgoing, f workflow.Future) (res activities.SendResult, held bool) {
+	if err := f.Get(ctx, &res); err != nil {
+		var appErr *temporal.ApplicationError
+		reason := err.Error()
+		if errors.As(err, &appErr) {
+			reason = appErr.Type() + ": " + appErr.Message()
+		}
+		workflow.GetLogger(ctx).Warn("message not sent", "program_id", r.ProgramID, "enrolment_id", r.EnrolmentID, "key", o.req.Key, "error", err)
+		r.record(ctx, o.req.Template.Step, o.action, "failed: "+reason)
+		return res, false
+	}
+	if res.Status == domain.MessageHeld && !res.NotBefore.IsZero() && r.takes(ctx, changeSendHolds) {
+		r.record(ctx, o.req.Template.Step, o.action, "held: "+res.Reason+" until "+res.NotBefore.UTC().Format(time.RFC3339))
+		return res, true
+	}
+	r.progress.LastSent, r.progress.LastPlanned = workflow.Now(ctx), r.planned
+	r.record(ctx, o.req.Template.Step, o.action, res.Status)
+	return res, false
+}
+
+// hold waits for a held message: on a timer, so a restart changes
+// nothing, then through the gate and the send path again (consent or the
+// program may have changed meanwhile), until it is no longer held.
+func (r *runner) hold(ctx workflow.Context, o outgoing, res activities.SendResult) {
+	for holds := 1; ; holds++ {
 		if r.state.Next == nil {
-			r.state.Next = &NextStep{Touch: req.Template.Step}
+			r.state.Next = &NextStep{Touch: o.req.Template.Step}
 		}
 		r.state.Next.At, r.state.Next.Waiting = res.NotBefore, res.Reason
 		if !r.sleepUntil(ctx, res.NotBefore, nil) {
@@ -515,9 +669,12 @@ func (r *runner) send(ctx workflow.Context, action string, req activities.SendRe
 		if ok, err := r.passGate(ctx); err != nil || !ok {
 			return
 		}
+		o.req.LastTry = holds == maxHolds
+		var held bool
+		if res, held = r.sent(ctx, o, r.startSend(ctx, o.req)); !held {
+			return
+		}
 	}
-	r.progress.LastSent, r.progress.LastPlanned = workflow.Now(ctx), r.planned
-	r.record(ctx, req.Template.Step, action, res.Status)
 }
 
 // maxHolds bounds how often one message is held: the last try records it
@@ -528,13 +685,17 @@ const maxHolds = 30
 // issueCoupon issues the step's coupon (once, whatever the retries).
 func (r *runner) issueCoupon(ctx workflow.Context, step string, spec programs.Coupon) (activities.IssuedCoupon, error) {
 	var c activities.IssuedCoupon
-	err := r.db(ctx, a.IssueCoupon, activities.IssueCouponRequest{
-		Key: r.key(step, "coupon"), ProgramID: r.ProgramID, EnrolmentID: r.EnrolmentID, CustomerID: r.CustomerID, Coupon: spec,
-	}).Get(ctx, &c)
+	err := r.db(ctx, a.IssueCoupon, *r.couponRequest(step, spec)).Get(ctx, &c)
 	if err == nil {
 		r.record(ctx, step, "coupon", fmt.Sprint(c.ID))
 	}
 	return c, err
+}
+
+func (r *runner) couponRequest(step string, spec programs.Coupon) *activities.IssueCouponRequest {
+	return &activities.IssueCouponRequest{
+		Key: r.key(step, "coupon"), ProgramID: r.ProgramID, EnrolmentID: r.EnrolmentID, CustomerID: r.CustomerID, Coupon: spec,
+	}
 }
 
 // couponRedeemed asks the signal first and the database second.
@@ -570,6 +731,23 @@ func (r *runner) finish(ctx workflow.Context) (Journey, error) {
 	if err := workflow.ExecuteActivity(dctx, a.EndEnrolment, r.EnrolmentID, r.state.Outcome).Get(dctx, nil); err != nil {
 		return r.state, err
 	}
+	return r.state, nil
+}
+
+// finishAtExpiry ends a lean-touch run whose coupon expired: one local
+// activity looks the redemption up and records converted or expired, as
+// finish would after couponRedeemed.
+func (r *runner) finishAtExpiry(ctx workflow.Context, couponID int64) (Journey, error) {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	var outcome string
+	err := r.db(dctx, a.FinishAtExpiry, activities.ExpiryRequest{EnrolmentID: r.EnrolmentID, CouponID: couponID,
+		Unused: domain.OutcomeExpired, Used: domain.OutcomeConverted}).Get(dctx, &outcome)
+	if err != nil {
+		return r.state, err
+	}
+	r.end(outcome)
+	r.state.Ended, r.state.Next = true, nil
 	return r.state, nil
 }
 

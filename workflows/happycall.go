@@ -76,14 +76,14 @@ func (w *happyCall) run(ctx workflow.Context) (Journey, error) {
 			w.record(ctx, step.Key, "skipped", "due before the enrolment started")
 			continue
 		}
-		ok, err := w.waitFor(ctx, step.Key, at)
+		ok, due, task, err := w.wait(ctx, step, at)
 		if err != nil {
 			return w.state, err
 		}
 		if !ok {
 			break
 		}
-		if err := w.touch(ctx, step, workflow.Now(ctx)); err != nil {
+		if err := w.touch(ctx, step, due, task); err != nil {
 			return w.state, err
 		}
 		if w.ended() {
@@ -93,35 +93,72 @@ func (w *happyCall) run(ctx workflow.Context) (Journey, error) {
 	return w.finish(ctx)
 }
 
+// wait waits for a step planned at the moment; it reports whether it may
+// go ahead, when it is due and, for a call step whose call task the gate
+// created (lean-touch), the task. A step with messages sends them first,
+// so its gate creates no task.
+func (w *happyCall) wait(ctx workflow.Context, step programs.Step, at time.Time) (bool, time.Time, *int64, error) {
+	if !step.Call || step.SMS || step.Email {
+		ok, err := w.waitFor(ctx, step.Key, at)
+		return ok, workflow.Now(ctx), nil, err
+	}
+	var due time.Time
+	ok, res, err := w.waitThen(ctx, step.Key, at, func(at time.Time, req *activities.GateRequest) {
+		due = at
+		t := w.callTask(step, at)
+		req.CallTask = &t
+	})
+	if err != nil || !ok || !res.Done {
+		return ok, workflow.Now(ctx), nil, err
+	}
+	return true, due, &res.CallTaskID, nil
+}
+
 // touch performs one step's actions, due at the given moment.
-func (w *happyCall) touch(ctx workflow.Context, step programs.Step, due time.Time) error {
+// The call task, when the gate made it (a call step of a lean-touch
+// run), is given.
+func (w *happyCall) touch(ctx workflow.Context, step programs.Step, due time.Time, task *int64) error {
+	var out []outgoing
 	if step.SMS {
-		w.sendField(ctx, step, domain.ChannelSMS, activities.FieldSMS, "sms")
+		out = append(out, w.message(step, domain.ChannelSMS, activities.FieldSMS, "sms"))
 	}
 	if step.Email {
-		w.sendField(ctx, step, domain.ChannelEmail, activities.FieldEmail, "email")
+		out = append(out, w.message(step, domain.ChannelEmail, activities.FieldEmail, "email"))
 	}
+	w.sendAll(ctx, out...)
 	if step.Call {
-		return w.call(ctx, step, due)
+		return w.call(ctx, step, due, task)
 	}
 	return nil
 }
 
 func (w *happyCall) sendField(ctx workflow.Context, step programs.Step, channel, field, action string) {
-	w.send(ctx, action, activities.SendRequest{Channel: channel, PurchaseID: w.in.PurchaseID,
-		Template: activities.TemplateRef{Step: step.Key, Field: field}, Purpose: enrol.HappyCallPurpose(step)})
+	w.sendAll(ctx, w.message(step, channel, field, action))
 }
 
-// call creates the call task and waits for staff until the window closes.
-func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time) error {
+func (w *happyCall) message(step programs.Step, channel, field, action string) outgoing {
+	return outgoing{action, activities.SendRequest{Channel: channel, PurchaseID: w.in.PurchaseID,
+		Template: activities.TemplateRef{Step: step.Key, Field: field}, Purpose: enrol.HappyCallPurpose(step)}}
+}
+
+// callTask is the request for a step's call task, due at the moment.
+func (w *happyCall) callTask(step programs.Step, due time.Time) activities.CallTaskRequest {
 	expires := w.in.CallWindow.After(due, w.loc)
-	var taskID int64
-	err := w.db(ctx, a.CreateCallTask, activities.CallTaskRequest{
+	return activities.CallTaskRequest{
 		Key: w.key(step.Key, "call"), Kind: domain.TaskHappyCall, EnrolmentID: w.EnrolmentID,
 		CustomerID: w.CustomerID, PurchaseID: w.in.PurchaseID, ProgramID: w.ProgramID,
 		ProgramVersion: w.ProgramVersion, TouchKey: step.Key, DueAt: due, ExpiresAt: &expires,
-	}).Get(ctx, &taskID)
-	if err != nil {
+	}
+}
+
+// call creates the call task (unless the gate did: task) and waits for
+// staff until the window closes.
+func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time, task *int64) error {
+	expires := w.in.CallWindow.After(due, w.loc)
+	var taskID int64
+	if task != nil {
+		taskID = *task
+	} else if err := w.db(ctx, a.CreateCallTask, w.callTask(step, due)).Get(ctx, &taskID); err != nil {
 		return err
 	}
 	if taskID == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/compliance"
 	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -26,8 +28,8 @@ type happyCallSuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
 	env *testsuite.TestWorkflowEnvironment
-	// beforeLean: see programSuite.
-	beforeLean bool
+	// beforeLean, beforeTouch: see programSuite.
+	beforeLean, beforeTouch bool
 
 	gate       activities.Gate
 	sends      []sent
@@ -41,6 +43,16 @@ type happyCallSuite struct {
 	noCall bool
 	// purposes are the sent messages' purposes, by key.
 	purposes map[string]string
+	// mu guards what the send mock writes: a touch's messages may be sent
+	// concurrently.
+	mu sync.Mutex
+	// arrive, when set, runs as a send starts, before it takes mu.
+	arrive func(activities.SendRequest)
+	// heldUntil holds the first send of a key until the moment (quiet
+	// hours, the cap), as the send path does.
+	heldUntil map[string]time.Time
+	// gateTasks counts the call tasks a gate created (lean-touch).
+	gateTasks int
 }
 
 type sent struct {
@@ -66,12 +78,15 @@ func (s *happyCallSuite) SetupTest() {
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(HappyCall)
 	s.env.RegisterActivity(&activities.Activities{})
+	if s.beforeLean || s.beforeTouch {
+		s.env.OnGetVersion(changeLeanTouch, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
 	if s.beforeLean {
 		s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	}
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
 	s.sends, s.tasks, s.voices, s.cancelled, s.outcome, s.noCall = nil, nil, nil, 0, "", false
-	s.purposes = map[string]string{}
+	s.purposes, s.arrive, s.heldUntil, s.gateTasks = map[string]string{}, nil, map[string]time.Time{}, 0
 	s.closeState = activities.CallTaskState{Status: domain.TaskExpired}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
@@ -79,17 +94,34 @@ func (s *happyCallSuite) SetupTest() {
 		func(context.Context, int64, int64, int64) (activities.Gate, error) { return s.gate, nil })
 	s.env.OnActivity(a.SendMessage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.SendRequest) (activities.SendResult, error) {
+			if s.arrive != nil {
+				s.arrive(req)
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if until, ok := s.heldUntil[req.Key]; ok {
+				delete(s.heldUntil, req.Key)
+				return activities.SendResult{Status: domain.MessageHeld, Reason: "quiet_hours", NotBefore: until}, nil
+			}
 			s.sends = append(s.sends, sent{req.Key, req.Template.Field, s.env.Now().In(seoul)})
 			s.purposes[req.Key] = req.Purpose
 			return activities.SendResult{MessageID: int64(len(s.sends)), Status: "queued"}, nil
 		})
 	s.env.OnActivity(a.CreateCallTask, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.CallTaskRequest) (int64, error) {
-			if s.noCall {
-				return 0, nil
+			return s.createCallTask(req), nil
+		})
+	// A lean-touch run's gate, which creates a call step's task when it
+	// lets the step through.
+	s.env.OnActivity(a.PassGate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.GateRequest) (activities.GateResult, error) {
+			s.Nil(req.Coupon)
+			s.False(req.ExitsOnConversion, "a happy call does not end on a purchase")
+			if !s.gate.Lets(req.ExitsOnConversion) || req.CallTask == nil {
+				return activities.GateResult{Gate: s.gate}, nil
 			}
-			s.tasks = append(s.tasks, req)
-			return int64(100 + len(s.tasks)), nil
+			s.gateTasks++
+			return activities.GateResult{Gate: s.gate, Done: true, CallTaskID: s.createCallTask(*req.CallTask)}, nil
 		})
 	s.env.OnActivity(a.CloseCallTask, mock.Anything, mock.Anything).Return(
 		func(context.Context, int64) (activities.CallTaskState, error) { return s.closeState, nil })
@@ -102,6 +134,14 @@ func (s *happyCallSuite) SetupTest() {
 	// A lean run's end: both of the above in one.
 	s.env.OnActivity(a.FinishEnrolment, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ int64, outcome string) error { s.cancelled++; s.outcome = outcome; return nil })
+}
+
+func (s *happyCallSuite) createCallTask(req activities.CallTaskRequest) int64 {
+	if s.noCall {
+		return 0
+	}
+	s.tasks = append(s.tasks, req)
+	return int64(100 + len(s.tasks))
 }
 
 func (s *happyCallSuite) input(purchasedAt time.Time, zone string, hc programs.HappyCall) HappyCallInput {
@@ -317,4 +357,122 @@ func (s *happyCallSuite) TestStaleTouchesSkipped() {
 	s.Equal("skipped", j.Done[1].Action)
 	s.Require().Len(s.tasks, 1)
 	s.True(s.tasks[0].DueAt.Equal(at(2027, 4, 1, 10, 0)), "due %s", s.tasks[0].DueAt)
+}
+
+// twoMessages is a plan of one touch with an SMS and a mail, of the
+// purpose given.
+func twoMessages(purpose string) programs.HappyCall {
+	return programs.HappyCall{Touches: []programs.Touch{{Key: "a", Offset: programs.MustOffset("1d"), SMS: "a",
+		EmailSubject: "a", Email: "a", Purpose: purpose}}}
+}
+
+// together makes each send wait (a second at most) until both messages of
+// the touch have started: it returns, per key, whether the other one had.
+func (s *happyCallSuite) together() map[string]bool {
+	var mu sync.Mutex
+	started, both, met := 0, make(chan struct{}), map[string]bool{}
+	s.arrive = func(req activities.SendRequest) {
+		mu.Lock()
+		if started++; started == 2 {
+			close(both)
+		}
+		mu.Unlock()
+		ok := true
+		select {
+		case <-both:
+		case <-time.After(time.Second):
+			ok = false
+		}
+		mu.Lock()
+		met[req.Key] = ok
+		mu.Unlock()
+	}
+	return met
+}
+
+// A touch's SMS and mail (service messages: neither takes a place under
+// the frequency cap) are scheduled in one workflow task, a round trip
+// (three history events) fewer; before the lean-touch change, one after
+// the other. Either way the journey records them in the plan's order.
+func (s *happyCallSuite) TestServiceMessagesOfATouchGoTogether() {
+	met := s.together()
+	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 11, 0), "Asia/Seoul", twoMessages(compliance.PurposeService)))
+	j := s.journey()
+	s.Require().Len(s.sends, 2)
+	if s.beforeLean || s.beforeTouch {
+		s.False(met["happycall:7:7000:a:sms"], "the mail waited for the SMS")
+	} else {
+		s.Equal(map[string]bool{"happycall:7:7000:a:sms": true, "happycall:7:7000:a:email": true}, met)
+	}
+	s.Require().Len(j.Done, 2)
+	s.Equal([]string{"sms", "email"}, []string{j.Done[0].Action, j.Done[1].Action})
+	for _, d := range j.Done {
+		s.Equal("queued", d.Result)
+		s.True(d.At.Equal(at(2027, 6, 2, 11, 0)), "%s recorded at %s", d.Action, d.At)
+	}
+}
+
+// Two marketing messages of a touch still go one after the other: which
+// of them gets the last place under the frequency cap must not depend on
+// which activity runs first.
+func (s *happyCallSuite) TestMarketingMessagesOfATouchGoInTurn() {
+	met := s.together()
+	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 11, 0), "Asia/Seoul", twoMessages(compliance.PurposeMarketing)))
+	s.journey()
+	s.Require().Len(s.sends, 2)
+	s.Equal([]string{"happycall:7:7000:a:sms", "happycall:7:7000:a:email"}, []string{s.sends[0].key, s.sends[1].key})
+	s.False(met["happycall:7:7000:a:sms"], "the mail waited for the SMS")
+}
+
+// An SMS held by a rule while its mail went out waits on its own, passes
+// the gate again and goes at the moment the rule gave; the mail is not
+// sent twice, nor kept waiting for the SMS as it was before the lean-touch
+// change. The journey says what happened, in order.
+func (s *happyCallSuite) TestHeldMessageOfATouchWaitsAlone() {
+	bought := at(2027, 6, 1, 11, 0)
+	s.heldUntil["happycall:7:7000:a:sms"] = at(2027, 6, 2, 13, 0)
+	s.env.ExecuteWorkflow(HappyCall, s.input(bought, "Asia/Seoul", twoMessages(compliance.PurposeService)))
+	j := s.journey()
+	var done []string
+	for _, d := range j.Done {
+		done = append(done, d.Action+" "+d.Result)
+	}
+	held := "sms held: quiet_hours until 2027-06-02T04:00:00Z"
+	if s.beforeLean || s.beforeTouch {
+		s.Equal([]sent{
+			{"happycall:7:7000:a:sms", activities.FieldSMS, at(2027, 6, 2, 13, 0)},
+			{"happycall:7:7000:a:email", activities.FieldEmail, at(2027, 6, 2, 13, 0)},
+		}, s.sends)
+		s.Equal([]string{held, "sms queued", "email queued"}, done)
+	} else {
+		s.Equal([]sent{
+			{"happycall:7:7000:a:email", activities.FieldEmail, at(2027, 6, 2, 11, 0)},
+			{"happycall:7:7000:a:sms", activities.FieldSMS, at(2027, 6, 2, 13, 0)},
+		}, s.sends)
+		s.Equal([]string{held, "email queued", "sms queued"}, done)
+	}
+	s.Equal(domain.OutcomeCompleted, j.Outcome)
+}
+
+// A call step's task is made by the gate's own local activity in a
+// lean-touch run (one history marker instead of two), due when the gate
+// let the step through; a stopped program's gate makes none.
+func (s *happyCallSuite) TestGateMakesTheCallTask() {
+	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", oneCall()))
+	s.journey()
+	s.Require().Len(s.tasks, 1)
+	s.True(s.tasks[0].DueAt.Equal(at(2027, 6, 4, 10, 0)), "call due %s", s.tasks[0].DueAt)
+	s.True(s.tasks[0].ExpiresAt.Equal(at(2027, 6, 5, 10, 0)), "call expires %s", s.tasks[0].ExpiresAt)
+	if s.beforeLean || s.beforeTouch {
+		s.Zero(s.gateTasks)
+	} else {
+		s.Equal(1, s.gateTasks)
+	}
+
+	s.SetupTest()
+	s.gate.ProgramStatus = store.ProgramStopped
+	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", oneCall()))
+	j := s.journey()
+	s.Equal(domain.OutcomeStopped, j.Outcome)
+	s.Empty(s.tasks)
 }

@@ -63,3 +63,22 @@ func (s *activationSuite) TestOlderStarter() {
 	s.run(false)
 	s.Equal(1, s.activated)
 }
+
+// TestBeforeLeanTouchChange runs every program test again as a lean run
+// from before the lean-touch change (it recorded lean-enrolment only):
+// one message after the other, the gate and the step's coupon or call task
+// in two local activities, the coupon asked about after the reminder's
+// gate and again at its expiry before the end.
+func TestBeforeLeanTouchChange(t *testing.T) {
+	t.Run("HappyCall", func(t *testing.T) { suite.Run(t, &happyCallSuite{beforeTouch: true}) })
+	t.Run("WelcomeBack", func(t *testing.T) { suite.Run(t, &welcomeBackSuite{programSuite{beforeTouch: true}}) })
+	t.Run("DormantWakeup", func(t *testing.T) { suite.Run(t, &dormantSuite{programSuite{beforeTouch: true}}) })
+	t.Run("Birthday", func(t *testing.T) { suite.Run(t, &birthdaySuite{programSuite{beforeTouch: true}}) })
+	t.Run("SecondPurchase", func(t *testing.T) { suite.Run(t, &secondPurchaseSuite{programSuite{beforeTouch: true}}) })
+	t.Run("LongRuns", func(t *testing.T) { suite.Run(t, &longRunSuite{programSuite{beforeTouch: true}}) })
+	t.Run("Pacing", func(t *testing.T) { suite.Run(t, &pacingSuite{programSuite{beforeTouch: true}}) })
+	t.Run("Conversion", func(t *testing.T) { suite.Run(t, &conversionSuite{programSuite{beforeTouch: true}}) })
+	t.Run("Holds", func(t *testing.T) { suite.Run(t, &holdsSuite{programSuite{beforeTouch: true}}) })
+	t.Run("Purposes", func(t *testing.T) { suite.Run(t, &purposeSuite{programSuite{beforeTouch: true}}) })
+	t.Run("Activation", func(t *testing.T) { suite.Run(t, &activationSuite{programSuite{beforeTouch: true}}) })
+}

@@ -60,6 +60,7 @@ func (s *longRunSuite) TestBirthdayStopDuringGreetingEnds() {
 // lost with the finished run and next year's run started anyway.
 func (s *longRunSuite) TestBirthdayStopLostBeforeChange() {
 	// A run from before changeBirthdayDrain is from before the lean change too.
+	s.env.OnGetVersion(changeLeanTouch, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeBirthdayDrain, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.onSend = func(m msg) {
@@ -155,6 +156,7 @@ func (s *longRunSuite) TestYearOfPauseStaysSmall() {
 // rechecks in one history.
 func (s *longRunSuite) TestPauseGrowsBeforeChange() {
 	// A run from before changePauseContinueAsNew is from before the lean change too.
+	s.env.OnGetVersion(changeLeanTouch, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changePauseContinueAsNew, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	start := s.at(2027, 1, 10, 10, 0)

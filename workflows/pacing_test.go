@@ -113,6 +113,7 @@ func (s *pacingSuite) TestExactPlanKeepsExactTiming() {
 // version branch, with the same input, greets at five past midnight.
 func (s *pacingSuite) TestBeforeChangeSendsAtOnce() {
 	// A run from before changeDaytimeSends is from before the lean change too.
+	s.env.OnGetVersion(changeLeanTouch, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeDaytimeSends, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	start := s.at(2027, 3, 2, 0, 5)
@@ -195,6 +196,7 @@ func (s *pacingSuite) TestOverdueTouchesAreSpaced() {
 // touches go out in a burst: this is what the change prevents.
 func (s *pacingSuite) TestOverdueTouchesBurstBeforeChange() {
 	// A run from before changeMinSpacing is from before the lean change too.
+	s.env.OnGetVersion(changeLeanTouch, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(changeMinSpacing, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	back := s.at(2027, 6, 5, 10, 0)

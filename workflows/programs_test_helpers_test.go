@@ -33,6 +33,9 @@ type programSuite struct {
 	// change (TestBeforeLeanChange): regular activities, a goroutine per
 	// signal channel.
 	beforeLean bool
+	// beforeTouch runs every test as a lean run from before the
+	// lean-touch change (TestBeforeLeanTouchChange).
+	beforeTouch bool
 
 	// zone is the customer's zone: the mocked IssueCoupon counts validity
 	// in it and moments are recorded in it.
@@ -55,6 +58,8 @@ type programSuite struct {
 	// timeouts.
 	gates    int
 	timeouts []time.Duration
+	// gateCoupons counts the coupons a gate issued (lean-touch).
+	gateCoupons int
 
 	msgs      []msg
 	purposes  map[string]string // sent messages' purposes, by key
@@ -97,11 +102,14 @@ func (s *programSuite) SetupTest() {
 	s.zone = seoul
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
 	s.redeemed, s.onSend, s.gateDown, s.gates, s.timeouts = false, nil, nil, 0, nil
-	s.answer, s.holds = nil, nil
+	s.answer, s.holds, s.gateCoupons = nil, nil, 0
 	s.msgs, s.coupons, s.checks, s.dormant, s.purposes = nil, nil, nil, nil, map[string]string{}
 	s.cancelled, s.outcome, s.endedAt = 0, "", time.Time{}
 	s.customer = 700
 
+	if s.beforeLean || s.beforeTouch {
+		s.env.OnGetVersion(changeLeanTouch, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
 	if s.beforeLean {
 		s.env.OnGetVersion(changeLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	}
@@ -109,12 +117,22 @@ func (s *programSuite) SetupTest() {
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(
 		func(context.Context, int64) error { s.activated++; return nil })
 	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(context.Context, int64, int64, int64) (activities.Gate, error) {
-			s.gates++
-			if s.gateDown != nil && s.gateDown() {
-				return activities.Gate{}, errors.New("database unavailable")
+		func(context.Context, int64, int64, int64) (activities.Gate, error) { return s.checkGate() })
+	// A lean-touch run's gate, which issues the step's coupon when it lets
+	// the step through.
+	s.env.OnActivity(a.PassGate, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, req activities.GateRequest) (activities.GateResult, error) {
+			s.Equal(int64(7), req.ProgramID)
+			s.Equal(int64(70), req.EnrolmentID)
+			s.Equal(s.customer, req.CustomerID)
+			s.Nil(req.CallTask)
+			g, err := s.checkGate()
+			if err != nil || !g.Lets(req.ExitsOnConversion) || req.Coupon == nil {
+				return activities.GateResult{Gate: g}, err
 			}
-			return s.gate, nil
+			s.gateCoupons++
+			c := s.issueCoupon(*req.Coupon)
+			return activities.GateResult{Gate: g, Done: true, Coupon: &c}, nil
 		})
 	s.env.OnActivity(a.SendMessage, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, req activities.SendRequest) (activities.SendResult, error) {
@@ -137,22 +155,25 @@ func (s *programSuite) SetupTest() {
 			}
 			return activities.SendResult{MessageID: int64(len(s.msgs)), Status: "queued"}, nil
 		})
-	// Like the real activity: valid to the end of the customer's local day
-	// ValidFor from now.
 	s.env.OnActivity(a.IssueCoupon, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.IssueCouponRequest) (activities.IssuedCoupon, error) {
-			expires := req.Coupon.ValidFor.After(s.now(), s.zone)
-			if req.Coupon.ValidFor.Exact == 0 {
-				y, m, d := expires.Date()
-				expires = time.Date(y, m, d+1, 0, 0, 0, 0, s.zone).Add(-time.Second)
-			}
-			s.coupons = append(s.coupons, issued{req.Key, s.now(), expires})
-			return activities.IssuedCoupon{ID: int64(500 + len(s.coupons)), ExpiresAt: expires}, nil
+			return s.issueCoupon(req), nil
 		})
 	s.env.OnActivity(a.CouponRedeemed, mock.Anything, mock.Anything).Return(
-		func(context.Context, int64) (bool, error) {
-			s.checks = append(s.checks, s.now())
-			return s.redeemed, nil
+		func(context.Context, int64) (bool, error) { return s.couponRedeemed(), nil })
+	// A lean-touch run's end at the coupon's expiry: CouponRedeemed and
+	// FinishEnrolment in one.
+	s.env.OnActivity(a.FinishAtExpiry, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.ExpiryRequest) (string, error) {
+			s.Equal(int64(70), req.EnrolmentID)
+			s.Equal(int64(500+len(s.coupons)), req.CouponID, "the last coupon issued")
+			outcome := req.Unused
+			if s.couponRedeemed() {
+				outcome = req.Used
+			}
+			s.cancelled++
+			s.outcome, s.endedAt = outcome, s.now()
+			return outcome, nil
 		})
 	s.env.OnActivity(a.MarkDormant, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, id int64) error { s.dormant = append(s.dormant, id); return nil })
@@ -173,6 +194,42 @@ func (s *programSuite) SetupTest() {
 }
 
 func (s *programSuite) now() time.Time { return s.env.Now().In(s.zone) }
+
+// touch reports whether the suite runs as a run with the lean-touch
+// change (the default).
+func (s *programSuite) touch() bool { return !s.beforeLean && !s.beforeTouch }
+
+// checkGate is the mocked gate: s.gate, or an error while gateDown. Like
+// the database's, it knows that a coupon the enrolment issued was
+// redeemed (s.redeemed, which CouponRedeemed answers too).
+func (s *programSuite) checkGate() (activities.Gate, error) {
+	s.gates++
+	if s.gateDown != nil && s.gateDown() {
+		return activities.Gate{}, errors.New("database unavailable")
+	}
+	g := s.gate
+	g.Redeemed = g.Redeemed || s.redeemed && len(s.coupons) > 0
+	return g, nil
+}
+
+// issueCoupon is the mocked IssueCoupon. Like the real activity: valid to
+// the end of the customer's local day ValidFor from now.
+func (s *programSuite) issueCoupon(req activities.IssueCouponRequest) activities.IssuedCoupon {
+	expires := req.Coupon.ValidFor.After(s.now(), s.zone)
+	if req.Coupon.ValidFor.Exact == 0 {
+		y, m, d := expires.Date()
+		expires = time.Date(y, m, d+1, 0, 0, 0, 0, s.zone).Add(-time.Second)
+	}
+	s.coupons = append(s.coupons, issued{req.Key, s.now(), expires})
+	return activities.IssuedCoupon{ID: int64(500 + len(s.coupons)), ExpiresAt: expires}
+}
+
+// couponRedeemed is the mocked CouponRedeemed: s.redeemed, each call
+// recorded in checks.
+func (s *programSuite) couponRedeemed() bool {
+	s.checks = append(s.checks, s.now())
+	return s.redeemed
+}
 
 // enrolment is customer 700's enrolment 70 in program 7, in a zone.
 func enrolment(zone string) Enrolment {

@@ -75,21 +75,20 @@ func (w *secondPurchase) run(ctx workflow.Context) (Journey, error) {
 		w.sendStep(ctx, programs.StepThankYou, 0)
 	}
 
-	ok, err := w.waitFor(ctx, programs.StepCoupon, w.p.CouponAfter.After(started, w.loc))
+	ok, coupon, err := w.waitForCoupon(ctx, programs.StepCoupon, w.p.CouponAfter.After(started, w.loc), w.p.Coupon)
 	if err != nil {
 		return w.state, err
 	}
 	if !ok {
 		return w.finish(ctx)
 	}
-	coupon, err := w.issueCoupon(ctx, programs.StepCoupon, w.p.Coupon)
-	if err != nil {
-		return w.state, err
-	}
 	w.sendStep(ctx, programs.StepCoupon, coupon.ID)
 
 	w.state.Next = &NextStep{Touch: "expiry", At: coupon.ExpiresAt, Waiting: "time"}
 	if w.sleepUntil(ctx, coupon.ExpiresAt, nil) {
+		if w.touch {
+			return w.finishAtExpiry(ctx, coupon.ID)
+		}
 		used, err := w.couponRedeemed(ctx, coupon.ID)
 		if err != nil {
 			return w.state, err

@@ -56,6 +56,21 @@ const (
 	//   - the changes above it are taken without asking (every lean run is
 	//     new code), which saves their markers.
 	changeLean = "lean-enrolment"
+	// changeLeanTouch (issue 10): fewer events per touch. Asked first in
+	// every enrolment run, instead of changeLean: a run that takes it
+	// takes the lean change too without asking, so a new run still records
+	// one version marker. It adds:
+	//   - a touch's messages that take no place under the frequency cap
+	//     (all but one marketing message) are scheduled together, in one
+	//     workflow task, instead of one after the other;
+	//   - the gate of a step whose first action is in the database (its
+	//     coupon, a call step's task) does that action in its own local
+	//     activity when it lets the step through (activities.PassGate);
+	//   - a welcome-back's reminder asks the database about its coupon
+	//     once, at the gate (which finds a redemption already);
+	//   - the end at a coupon's expiry looks the redemption up and records
+	//     the outcome in one local activity (activities.FinishAtExpiry).
+	changeLeanTouch = "lean-touch"
 )
 
 // changed reports whether this run takes the change (see above).

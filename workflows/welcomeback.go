@@ -64,16 +64,14 @@ func (w *welcomeBack) run(ctx workflow.Context, resumed *enrol.Progress) (Journe
 				return w.state, err
 			}
 		}
-		ok, err := w.waitFor(ctx, programs.StepGreeting, workflow.Now(ctx))
+		ok, issued, err := w.waitForCoupon(ctx, programs.StepGreeting, workflow.Now(ctx), w.p.Coupon)
 		if err != nil {
 			return w.state, err
 		}
 		if !ok {
 			return w.finish(ctx)
 		}
-		if coupon, err = w.issueCoupon(ctx, programs.StepGreeting, w.p.Coupon); err != nil {
-			return w.state, err
-		}
+		coupon = issued
 		greeted = workflow.Now(ctx)
 		w.progress.Next, w.progress.CouponID, w.progress.CouponExpires = welcomeBackReminder, coupon.ID, coupon.ExpiresAt
 		w.sendStep(ctx, programs.StepGreeting, coupon.ID)
@@ -85,6 +83,9 @@ func (w *welcomeBack) run(ctx workflow.Context, resumed *enrol.Progress) (Journe
 
 	w.state.Next = &NextStep{Touch: "expiry", At: coupon.ExpiresAt, Waiting: "time"}
 	if w.sleepUntil(ctx, coupon.ExpiresAt, nil) {
+		if w.touch {
+			return w.finishAtExpiry(ctx, coupon.ID)
+		}
 		if err := w.endOnRedemption(ctx, coupon.ID); err != nil {
 			return w.state, err
 		}
@@ -126,8 +127,12 @@ func (w *welcomeBack) remind(ctx workflow.Context, coupon activities.IssuedCoupo
 	if err != nil || !ok {
 		return err
 	}
-	if err := w.endOnRedemption(ctx, coupon.ID); err != nil || w.ended() {
-		return err
+	// The gate that let it through found the coupon unused (a lean-touch
+	// run does not ask again).
+	if !w.touch {
+		if err := w.endOnRedemption(ctx, coupon.ID); err != nil || w.ended() {
+			return err
+		}
 	}
 	if !workflow.Now(ctx).Before(coupon.ExpiresAt) {
 		w.record(ctx, programs.StepReminder, "skipped", "held past the coupon's expiry")

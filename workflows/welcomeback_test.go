@@ -41,7 +41,13 @@ func (s *welcomeBackSuite) TestGreetingReminderExpiry() {
 		{wbGreeting, domain.ChannelSMS, programs.StepGreeting, 501, false, 0, start},
 		{wbReminder, domain.ChannelSMS, programs.StepReminder, 501, false, 0, s.at(2027, 3, 25, 10, 0)},
 	}, s.msgs)
-	s.Equal([]time.Time{s.at(2027, 3, 25, 10, 0), s.endOfDay(2027, 4, 1)}, s.checks, "redemption checked before the reminder and at expiry")
+	if s.touch() {
+		// The reminder's gate looks the redemption up
+		// (TestRedeemedCouponGetsNoReminder); the end at expiry once more.
+		s.Equal([]time.Time{s.endOfDay(2027, 4, 1)}, s.checks, "redemption checked at expiry")
+	} else {
+		s.Equal([]time.Time{s.at(2027, 3, 25, 10, 0), s.endOfDay(2027, 4, 1)}, s.checks, "redemption checked before the reminder and at expiry")
+	}
 }
 
 // Mail, a two-month coupon from Jan 31 (valid through Mar 31) and a
@@ -89,7 +95,11 @@ func (s *welcomeBackSuite) TestRedemptionSignalAfterReminder() {
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
 	s.ended(domain.OutcomeConverted, s.at(2027, 3, 28, 12, 0))
 	s.Len(s.msgs, 2)
-	s.Equal([]time.Time{s.at(2027, 3, 25, 10, 0)}, s.checks)
+	if s.touch() {
+		s.Empty(s.checks, "the reminder's gate looked the redemption up")
+	} else {
+		s.Equal([]time.Time{s.at(2027, 3, 25, 10, 0)}, s.checks)
+	}
 }
 
 // A reminder earlier than the greeting itself is not sent.
@@ -225,4 +235,34 @@ func (s *welcomeBackSuite) TestRepeatedConversionRecordedOnce() {
 		}
 	}
 	s.Len(lines, 1, "one line for one purchase: %+v", j.Done)
+}
+
+// A lean-touch run's greeting coupon is issued by the gate's own local
+// activity (one history marker instead of two), and only when the
+// greeting goes: a pause that let the step through outside the send hour
+// issues nothing until the send hour, so the coupon's validity counts
+// from the greeting; a stopped program issues none.
+func (s *welcomeBackSuite) TestGateIssuesTheCouponWhenTheStepGoes() {
+	start := s.at(2027, 3, 2, 10, 0)
+	s.gate.ProgramStatus = store.ProgramPaused
+	s.after(start, s.at(2027, 3, 2, 11, 0), func() {
+		s.gate.ProgramStatus = store.ProgramActive
+		s.env.SignalWorkflow(SignalControl, ControlSignal{Action: ActionResume})
+	})
+	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 2))
+	s.Equal([]issued{{"welcome_back:7:e70:greeting:coupon", s.at(2027, 3, 3, 10, 0), s.endOfDay(2027, 4, 2)}}, s.coupons)
+	s.Equal(s.at(2027, 3, 3, 10, 0), s.msgs[0].at)
+	if s.touch() {
+		s.Equal(1, s.gateCoupons)
+	} else {
+		s.Zero(s.gateCoupons)
+	}
+
+	s.SetupTest()
+	s.gate.ProgramStatus = store.ProgramStopped
+	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
+	s.ended(domain.OutcomeStopped, start)
+	s.Empty(s.coupons)
+	s.Empty(s.msgs)
 }

@@ -27,11 +27,14 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 var ceilings = map[string]float64{
 	// Measured before the lean-enrolment change: happy_call 41,
 	// welcome_back 39.5, dormant_wakeup 25.5, second_purchase 36.5,
-	// birthday 32 per enrolment.
-	"happy_call":      20.8,
-	"welcome_back":    17.5,
-	"dormant_wakeup":  13.3,
-	"second_purchase": 17,
+	// birthday 32 per enrolment; before the lean-touch change: happy_call
+	// 20.8-21.7 (its waits depend on how fast the stack answers: 60-65
+	// events an enrolment), welcome_back 17.5, dormant_wakeup 13.3,
+	// second_purchase 17.
+	"happy_call":      20.5,
+	"welcome_back":    16,
+	"dormant_wakeup":  13,
+	"second_purchase": 16,
 	"birthday":        14, // per enrolment, no touch
 }
 
@@ -59,7 +62,7 @@ func TestHistoryCost(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				saveHistory(t, s.Temporal, run.WorkflowIDs[0], strings.ReplaceAll(k.Name, "_", "")+"-lean")
+				saveHistory(t, s.Temporal, run.WorkflowIDs[0], strings.ReplaceAll(k.Name, "_", "")+"-touch")
 				mu.Lock()
 				rows[k.Name] = row
 				mu.Unlock()
