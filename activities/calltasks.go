@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -51,18 +52,18 @@ func (a *Activities) CreateCallTask(ctx context.Context, req CallTaskRequest) (i
 		CustomerID:     req.CustomerID,
 		EnrolmentID:    &req.EnrolmentID,
 		Store:          purchase.Store,
-		AssigneeRole:   store.RoleStaff,
+		AssigneeRole:   domain.RoleStaff,
 		DueAt:          req.DueAt,
 		ExpiresAt:      req.ExpiresAt,
 	}
-	if req.Kind == store.TaskEscalation {
-		t.AssigneeRole = store.RoleStoreManager
+	if req.Kind == domain.TaskEscalation {
+		t.AssigneeRole = domain.RoleStoreManager
 		t.Script = fmt.Sprintf("고객 불만 접수 (콜 #%d). 통화 메모를 확인하고 점장이 직접 연락해 주세요.", req.EscalatedFrom)
 		if prev, err := a.Store.CallTask(ctx, req.EscalatedFrom); err == nil && prev.Note != "" {
 			t.Script += "\n메모: " + prev.Note
 		}
 	} else {
-		msg, err := a.render(ctx, TemplateRef{ProgramID: req.ProgramID, Version: req.ProgramVersion, Step: req.TouchKey, Field: FieldCallScript}, store.ChannelCall, req.CustomerID, extras{purchaseID: req.PurchaseID})
+		msg, err := a.render(ctx, TemplateRef{ProgramID: req.ProgramID, Version: req.ProgramVersion, Step: req.TouchKey, Field: FieldCallScript}, domain.ChannelCall, req.CustomerID, extras{purchaseID: req.PurchaseID})
 		if err != nil {
 			return 0, err
 		}
@@ -85,7 +86,7 @@ type CallTaskState struct {
 // completed it in the meantime (and the signal was lost), that completion
 // is returned instead.
 func (a *Activities) CloseCallTask(ctx context.Context, taskID int64) (CallTaskState, error) {
-	t, err := a.Store.CloseCallTask(ctx, taskID, store.TaskExpired)
+	t, err := a.Store.CloseCallTask(ctx, taskID, domain.TaskExpired)
 	if err != nil {
 		return CallTaskState{}, storeErr("close call task", err)
 	}

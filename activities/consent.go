@@ -1,6 +1,9 @@
 package activities
 
-import "github.com/dangol/dangol/store"
+import (
+	"github.com/dangol/dangol/domain"
+	"github.com/dangol/dangol/store"
+)
 
 // callAllowed decides whether staff may be asked to call the customer: the
 // customer granted call consent and has a number to call. It applies to
@@ -10,7 +13,7 @@ import "github.com/dangol/dangol/store"
 // not, for the journey.
 func callAllowed(c store.Customer) (ok bool, reason string) {
 	switch {
-	case !c.Consents(store.ChannelCall):
+	case !c.Consents(domain.ChannelCall):
 		return false, "no call consent"
 	case c.Phone == nil || *c.Phone == "":
 		return false, "no phone number"

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -142,7 +143,7 @@ func TestReconfirmNoticeDueAtTheBoundaryAndSentOnce(t *testing.T) {
 func TestReconfirmNoticeWithoutAddressIsReportedUndelivered(t *testing.T) {
 	r := newRig(t)
 	id := r.adCustomer("no-address", "", "ko-KR", time.Now().Add(-731*day))
-	if n := r.runNotices(store.NoticeReconfirm); len(n) != 1 || n[0].Channel != store.ChannelEmail {
+	if n := r.runNotices(store.NoticeReconfirm); len(n) != 1 || n[0].Channel != domain.ChannelEmail {
 		t.Fatalf("notices %+v, want one by mail", n)
 	}
 	if n := r.runNotices(store.NoticeReconfirm); len(n) != 0 {
@@ -150,7 +151,7 @@ func TestReconfirmNoticeWithoutAddressIsReportedUndelivered(t *testing.T) {
 	}
 	got := r.due(store.NoticeStatusUndelivered)
 	if len(got) != 1 || got[0].CustomerID != id || got[0].LastNotice == nil || got[0].LastNotice.MessageStatus == nil ||
-		*got[0].LastNotice.MessageStatus != store.MessageSuppressed {
+		*got[0].LastNotice.MessageStatus != domain.MessageSuppressed {
 		t.Fatalf("undelivered %+v", got)
 	}
 	counts, err := r.st.CountConsentsDue(r.ctx, time.Now(), 730)

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -152,19 +153,19 @@ func TestCancelOpenTasksKeepsEscalations(t *testing.T) {
 	e := es[0]
 	task := func(key, kind string) int64 {
 		id, err := f.st.CreateCallTask(f.ctx, store.CallTask{IdempotencyKey: key, Kind: kind, CustomerID: c.ID, EnrolmentID: &e.ID,
-			Store: p.Store, AssigneeRole: store.RoleStaff, DueAt: time.Now()})
+			Store: p.Store, AssigneeRole: domain.RoleStaff, DueAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return id.ID
 	}
-	call := task("call", store.TaskHappyCall)
-	escalation := task("escalation", store.TaskEscalation)
+	call := task("call", domain.TaskHappyCall)
+	escalation := task("escalation", domain.TaskEscalation)
 	n, err := a.CancelOpenTasks(f.ctx, e.ID)
 	if err != nil || n != 1 {
 		t.Fatalf("cancelled %d, %v; want the call only", n, err)
 	}
-	for id, want := range map[int64]string{call: store.TaskCancelled, escalation: store.TaskOpen} {
+	for id, want := range map[int64]string{call: domain.TaskCancelled, escalation: domain.TaskOpen} {
 		got, err := f.st.CallTask(f.ctx, id)
 		if err != nil || got.Status != want {
 			t.Fatalf("task %d (%s): %s, %v; want %s", id, got.Kind, got.Status, err, want)
@@ -180,7 +181,7 @@ func TestCreateCallTaskNeedsCallConsent(t *testing.T) {
 	hc := f.program(programs.KindHappyCall)
 	c := f.customer("no-calls") // SMS consent only
 	_, es := f.buy(c, time.Now(), []store.EnrolmentPlan{{ProgramID: hc.ID, ProgramVersion: 1, WorkflowID: fmt.Sprintf("hc/%d", c.ID), PerPurchase: true}})
-	req := activities.CallTaskRequest{Key: "k:3d:call", Kind: store.TaskHappyCall, EnrolmentID: es[0].ID, CustomerID: c.ID,
+	req := activities.CallTaskRequest{Key: "k:3d:call", Kind: domain.TaskHappyCall, EnrolmentID: es[0].ID, CustomerID: c.ID,
 		PurchaseID: *es[0].PurchaseID, ProgramID: hc.ID, ProgramVersion: 1, TouchKey: "3d", DueAt: time.Now()}
 	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
 	env.RegisterActivity(a)
@@ -200,7 +201,7 @@ func TestCreateCallTaskNeedsCallConsent(t *testing.T) {
 	if err := f.st.Pool().QueryRow(f.ctx, `SELECT count(*) FROM call_tasks WHERE customer_id = $1`, c.ID).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d call tasks without consent (%v)", n, err)
 	}
-	c.Consent[store.ChannelCall] = store.Consent{Granted: true, At: time.Now(), Source: "pos"}
+	c.Consent[domain.ChannelCall] = store.Consent{Granted: true, At: time.Now(), Source: "pos"}
 	if _, _, err := f.st.UpsertCustomer(f.ctx, c); err != nil {
 		t.Fatal(err)
 	}

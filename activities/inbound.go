@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -88,7 +89,7 @@ func (a *Activities) providerRefused(ctx context.Context, phone string, code int
 		}
 		now := time.Now().UTC()
 		for _, c := range cs {
-			_, _, _, err := a.Store.ChangeConsent(ctx, c.ID, store.ChannelSMS, false, store.SourceProvider21610, store.ActorSystem, now)
+			_, _, _, err := a.Store.ChangeConsent(ctx, c.ID, domain.ChannelSMS, false, store.SourceProvider21610, store.ActorSystem, now)
 			if err != nil && !errors.Is(err, store.ErrNotFound) { // erased meanwhile: nothing to withdraw
 				return storeErr(fmt.Sprintf("withdraw sms consent of customer %d", c.ID), err)
 			}

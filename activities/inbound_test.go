@@ -11,6 +11,7 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -31,9 +32,9 @@ func TestProvider21610WithdrawsSMSConsent(t *testing.T) {
 	c := r.customer("c-1", phone, "a@example.com")
 	shared := r.customer("c-2", phone, "b@example.com")
 	r.standin.Unsubscribe(phone)
-	_, err := r.acts.SendMessage(r.ctx, r.request("k1", store.ChannelSMS, c))
+	_, err := r.acts.SendMessage(r.ctx, r.request("k1", domain.ChannelSMS, c))
 	wantNonRetryable(t, err)
-	if m := r.message("k1"); m.Status != store.MessageFailed || deref(m.ErrorCode) != "21610" {
+	if m := r.message("k1"); m.Status != domain.MessageFailed || deref(m.ErrorCode) != "21610" {
 		t.Fatalf("message %s %q", m.Status, deref(m.ErrorCode))
 	}
 	for _, id := range []int64{c, shared} {
@@ -41,26 +42,26 @@ func TestProvider21610WithdrawsSMSConsent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v := got.Consent[store.ChannelSMS]; v.Granted || v.Source != store.SourceProvider21610 {
+		if v := got.Consent[domain.ChannelSMS]; v.Granted || v.Source != store.SourceProvider21610 {
 			t.Fatalf("customer %d sms consent %+v, want withdrawn by provider 21610", id, v)
 		}
 		events, err := r.st.ConsentHistory(r.ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if events[0].Actor != store.ActorSystem || events[0].Granted || events[0].Channel != store.ChannelSMS {
+		if events[0].Actor != store.ActorSystem || events[0].Granted || events[0].Channel != domain.ChannelSMS {
 			t.Fatalf("consent event %+v", events[0])
 		}
 	}
 	// The same request again (a retry) sends nothing; an advertisement
 	// is suppressed for want of consent and never reaches the provider.
-	if _, err := r.acts.SendMessage(r.ctx, r.request("k1", store.ChannelSMS, c)); err != nil {
+	if _, err := r.acts.SendMessage(r.ctx, r.request("k1", domain.ChannelSMS, c)); err != nil {
 		t.Fatal(err)
 	}
-	ad := r.request("k2", store.ChannelSMS, c)
+	ad := r.request("k2", domain.ChannelSMS, c)
 	ad.Purpose = compliance.PurposeMarketing
 	res, err := r.acts.SendMessage(r.ctx, ad)
-	if err != nil || res.Status != store.MessageSuppressed {
+	if err != nil || res.Status != domain.MessageSuppressed {
 		t.Fatalf("advertisement after 21610: %+v %v", res, err)
 	}
 	if n, refused := len(r.standin.Messages()), r.standin.Refused(phone); n != 0 || refused != 1 {
@@ -68,9 +69,9 @@ func TestProvider21610WithdrawsSMSConsent(t *testing.T) {
 	}
 	r.standin.Reset() // Twilio forgets a STOP when the customer sends START
 	// The answer to the customer's STOP is a service message: it goes.
-	res, err = r.acts.SendMessage(r.ctx, activities.SendRequest{Key: "k3", Channel: store.ChannelSMS, CustomerID: c,
+	res, err = r.acts.SendMessage(r.ctx, activities.SendRequest{Key: "k3", Channel: domain.ChannelSMS, CustomerID: c,
 		Template: activities.TemplateRef{Builtin: activities.BuiltinStopConfirmed}})
-	if err != nil || res.Status == store.MessageSuppressed || len(r.standin.Messages()) != 1 ||
+	if err != nil || res.Status == domain.MessageSuppressed || len(r.standin.Messages()) != 1 ||
 		!strings.Contains(r.standin.Messages()[0].Body, "수신거부가 처리되었습니다") {
 		t.Fatalf("stop confirmation: %+v %v %+v", res, err, r.standin.Messages())
 	}
@@ -84,18 +85,18 @@ func TestProviderInvalidNumberMarksPhoneInvalid(t *testing.T) {
 			r := newRig(t)
 			c := r.customer("c-1", "+821055550020", "a@example.com")
 			r.standin.FailNext(1, http.StatusBadRequest, code, "not a valid mobile number")
-			_, err := r.acts.SendMessage(r.ctx, r.request("k1", store.ChannelSMS, c))
+			_, err := r.acts.SendMessage(r.ctx, r.request("k1", domain.ChannelSMS, c))
 			wantNonRetryable(t, err)
 			invalid, err := r.st.PhoneInvalid(r.ctx, "+821055550020")
 			if err != nil || !invalid {
 				t.Fatalf("phone invalid = %v %v", invalid, err)
 			}
 			got, err := r.st.CustomerByID(r.ctx, c)
-			if err != nil || !got.Consent[store.ChannelSMS].Granted {
+			if err != nil || !got.Consent[domain.ChannelSMS].Granted {
 				t.Fatalf("an invalid number changed consent: %+v %v", got.Consent, err)
 			}
-			res, err := r.acts.SendMessage(r.ctx, r.request("k2", store.ChannelSMS, c))
-			if err != nil || res.Status != store.MessageSuppressed || res.Reason != activities.ReasonInvalidPhone {
+			res, err := r.acts.SendMessage(r.ctx, r.request("k2", domain.ChannelSMS, c))
+			if err != nil || res.Status != domain.MessageSuppressed || res.Reason != activities.ReasonInvalidPhone {
 				t.Fatalf("next SMS: %+v %v", res, err)
 			}
 			if n := len(r.standin.Messages()); n != 0 {
@@ -113,9 +114,9 @@ func TestProviderInvalidNumberMarksPhoneInvalid(t *testing.T) {
 func TestHelpAnswerNamesSenderContact(t *testing.T) {
 	r := newRig(t)
 	c := r.customer("c-1", "+821055550030", "a@example.com")
-	res, err := r.acts.SendMessage(r.ctx, activities.SendRequest{Key: "help", Channel: store.ChannelSMS, CustomerID: c,
+	res, err := r.acts.SendMessage(r.ctx, activities.SendRequest{Key: "help", Channel: domain.ChannelSMS, CustomerID: c,
 		Template: activities.TemplateRef{Builtin: activities.BuiltinHelp}})
-	if err != nil || res.Status == store.MessageSuppressed {
+	if err != nil || res.Status == domain.MessageSuppressed {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if ms := r.standin.Messages(); len(ms) != 1 || !strings.Contains(ms[0].Body, "02-555-0100") || !strings.Contains(ms[0].Body, "[단골상점]") {

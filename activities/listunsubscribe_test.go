@@ -14,7 +14,7 @@ import (
 
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/compliance"
-	"github.com/dangol/dangol/store"
+	"github.com/dangol/dangol/domain"
 )
 
 // A marketing mail reaches the relay with the one-click unsubscribe
@@ -36,13 +36,13 @@ func TestMarketingMailCarriesListUnsubscribe(t *testing.T) {
 	// First attempt: the relay refuses (451), nothing is taken.
 	refusing := startRelay(t, relayRefuse4)
 	r.acts.Mail = r.mailer(refusing.port)
-	ad := r.request("ad", store.ChannelEmail, c)
+	ad := r.request("ad", domain.ChannelEmail, c)
 	ad.Purpose = compliance.PurposeMarketing
 	if _, err := r.acts.SendMessage(r.ctx, ad); err == nil {
 		t.Fatal("a refused mail reported sent")
 	}
 	first := r.message("ad")
-	if first.Status != store.MessagePending || first.UnsubscribeURL == "" || !strings.Contains(first.Body, first.UnsubscribeURL) {
+	if first.Status != domain.MessagePending || first.UnsubscribeURL == "" || !strings.Contains(first.Body, first.UnsubscribeURL) {
 		t.Fatalf("after a refusal: status %s, link %q, body %q", first.Status, first.UnsubscribeURL, first.Body)
 	}
 	// Links are signed to the second: a link made now would differ.
@@ -54,10 +54,10 @@ func TestMarketingMailCarriesListUnsubscribe(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = mock.Stop() })
 	r.acts.Mail = r.mailer(mock.PortNumber())
-	if res, err := r.acts.SendMessage(r.ctx, ad); err != nil || res.Status != store.MessageSent {
+	if res, err := r.acts.SendMessage(r.ctx, ad); err != nil || res.Status != domain.MessageSent {
 		t.Fatalf("retry: %+v %v", res, err)
 	}
-	if _, err := r.acts.SendMessage(r.ctx, r.request("thanks", store.ChannelEmail, c)); err != nil {
+	if _, err := r.acts.SendMessage(r.ctx, r.request("thanks", domain.ChannelEmail, c)); err != nil {
 		t.Fatal(err)
 	}
 	msgs, err := mock.WaitForMessages(2, 5*time.Second)
@@ -111,7 +111,7 @@ func TestMarketingMailCarriesListUnsubscribe(t *testing.T) {
 		t.Fatalf("one-click POST: %d", resp.StatusCode)
 	}
 	after, err := r.st.CustomerByID(r.ctx, c)
-	if err != nil || after.Consents(store.ChannelEmail) || !after.Consents(store.ChannelSMS) {
+	if err != nil || after.Consents(domain.ChannelEmail) || !after.Consents(domain.ChannelSMS) {
 		t.Fatalf("after one-click: %+v %v; want mail withdrawn, SMS kept", after.Consent, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -70,7 +71,7 @@ func (a *Activities) renderBuiltin(ctx context.Context, ref TemplateRef, channel
 		}
 	}
 	out := rendered{body: t.body}
-	if channel == store.ChannelEmail {
+	if channel == domain.ChannelEmail {
 		out.subject = t.subject
 	}
 	for _, p := range []struct {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/metrics/metricstest"
 	"github.com/dangol/dangol/store"
@@ -85,18 +86,18 @@ func TestSendLogsCarryNoPersonalData(t *testing.T) {
 		return res, err
 	}
 
-	if res, err := send("sms-ok", store.ChannelSMS); err != nil || res.Status != store.MessageQueued {
+	if res, err := send("sms-ok", domain.ChannelSMS); err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("sms: %+v %v", res, err)
 	}
 	go func() { time.Sleep(700 * time.Millisecond); relay.mode.Store(int32(relayAccept)) }()
-	if res, err := send("mail-ok", store.ChannelEmail); err != nil || res.Status != store.MessageSent {
+	if res, err := send("mail-ok", domain.ChannelEmail); err != nil || res.Status != domain.MessageSent {
 		t.Fatalf("mail: %+v %v", res, err)
 	}
 	r.standin.FailNext(1, http.StatusBadRequest, 21211, "The 'To' number "+phone+" (010-5555-0123) is not a valid phone number.")
-	if _, err := send("sms-refused", store.ChannelSMS); err == nil {
+	if _, err := send("sms-refused", domain.ChannelSMS); err == nil {
 		t.Fatal("a refused SMS succeeded")
 	}
-	eventually(t, "the status callback of the first SMS", func() bool { return r.message("sms-ok").Status != store.MessageQueued })
+	eventually(t, "the status callback of the first SMS", func() bool { return r.message("sms-ok").Status != domain.MessageQueued })
 
 	logs := out.String()
 	if !strings.Contains(logs, `"level":"`) {
@@ -121,12 +122,12 @@ func TestMetricsCountSendsAndRoutePatterns(t *testing.T) {
 	r := newRig(t)
 	c := r.customer("c-metrics", "+821055550124", "metrics@example.com")
 	before := metricstest.Sum(metricstest.Scrape(t), "dangol_messages_total", map[string]string{"channel": "sms", "result": "queued"})
-	res, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c))
-	if err != nil || res.Status != store.MessageQueued {
+	res, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelSMS, c))
+	if err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("send: %+v %v", res, err)
 	}
 	// The same key again: already settled, so not counted twice.
-	if _, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c)); err != nil {
+	if _, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelSMS, c)); err != nil {
 		t.Fatal(err)
 	}
 	const token = "not-a-real-token-4242"
@@ -174,7 +175,7 @@ func TestEnrolmentEndCountedOnce(t *testing.T) {
 	if got := metricstest.Sum(metricstest.Scrape(t), "dangol_enrolments_ended_total", labels); got-before != 1 {
 		t.Fatalf("dangol_enrolments_ended_total%v went from %v to %v, want one more", labels, before, got)
 	}
-	if e, err := r.st.Enrolment(r.ctx, es[0].ID); err != nil || e.Status != store.EnrolmentEnded || deref(e.Outcome) != "completed" {
+	if e, err := r.st.Enrolment(r.ctx, es[0].ID); err != nil || e.Status != domain.EnrolmentEnded || deref(e.Outcome) != "completed" {
 		t.Fatalf("enrolment after end: %+v %v", e, err)
 	}
 }

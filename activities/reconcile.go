@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dangol/dangol/channels/sms"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -153,7 +154,7 @@ func (a *Activities) settleStuck(ctx context.Context, m store.Message) error {
 	const reason = "no answer within the send's retry budget (the worker stopped during its last attempt)"
 	var err error
 	switch {
-	case m.Channel == store.ChannelSMS && m.Status == store.MessageSending && m.SendStartedAt != nil:
+	case m.Channel == domain.ChannelSMS && m.Status == domain.MessageSending && m.SendStartedAt != nil:
 		found, ok, ferr := a.SMS.Find(ctx, m.Recipient, m.Body, *m.SendStartedAt)
 		if ferr != nil {
 			return fmt.Errorf("look up at the provider: %w", ferr)
@@ -163,7 +164,7 @@ func (a *Activities) settleStuck(ctx context.Context, m store.Message) error {
 			break
 		}
 		_, err = a.Store.GiveUp(ctx, m.ID, reason+"; the provider has no such message")
-	case m.Channel == store.ChannelEmail && m.Status == store.MessageSending:
+	case m.Channel == domain.ChannelEmail && m.Status == domain.MessageSending:
 		_, err = a.Store.MarkAmbiguous(ctx, m.ID, reason+" after the end of data")
 	default:
 		_, err = a.Store.GiveUp(ctx, m.ID, reason)
@@ -176,7 +177,7 @@ func (a *Activities) settleStuck(ctx context.Context, m store.Message) error {
 
 func orQueued(status string) string {
 	if status == "" {
-		return store.MessageQueued
+		return domain.MessageQueued
 	}
 	return status
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -16,7 +17,7 @@ func TestReconcileTakesBoundedBatchesOldestFirst(t *testing.T) {
 	var ids []int64
 	for i, phone := range []string{"+821055550001", "+821055550002", "+821055550003"} {
 		c := r.customer(phone, phone, "")
-		res, err := r.acts.SendMessage(r.ctx, r.request("k"+phone, store.ChannelSMS, c))
+		res, err := r.acts.SendMessage(r.ctx, r.request("k"+phone, domain.ChannelSMS, c))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,10 +47,10 @@ func TestReconcileTakesBoundedBatchesOldestFirst(t *testing.T) {
 		}
 		return m.Status
 	}
-	if status(ids[2]) != store.MessageDelivered || status(ids[1]) != store.MessageDelivered || status(ids[0]) != store.MessageQueued {
+	if status(ids[2]) != domain.MessageDelivered || status(ids[1]) != domain.MessageDelivered || status(ids[0]) != domain.MessageQueued {
 		t.Fatalf("after the first run: %s %s %s, want the two oldest delivered", status(ids[0]), status(ids[1]), status(ids[2]))
 	}
-	if res, err = r.acts.ReconcileMessages(r.ctx, req); err != nil || res.Checked != 1 || status(ids[0]) != store.MessageDelivered {
+	if res, err = r.acts.ReconcileMessages(r.ctx, req); err != nil || res.Checked != 1 || status(ids[0]) != domain.MessageDelivered {
 		t.Fatalf("second run: %+v %v", res, err)
 	}
 	if res, err = r.acts.ReconcileMessages(r.ctx, req); err != nil || res.Checked != 0 {
@@ -69,7 +70,7 @@ func TestReconcileSettlesMessagesPastTheirBudget(t *testing.T) {
 	f.forget.Store(1)
 	r.acts.SMS = f
 	atProvider := r.customer("c-1", "+821055550001", "a@example.com")
-	if _, err := r.acts.SendMessage(r.ctx, r.request("sms-at-provider", store.ChannelSMS, atProvider)); err == nil {
+	if _, err := r.acts.SendMessage(r.ctx, r.request("sms-at-provider", domain.ChannelSMS, atProvider)); err == nil {
 		t.Fatal("the forgetful attempt succeeded")
 	}
 	claim := func(key, channel string, customer int64, recipient string) store.Message {
@@ -80,16 +81,16 @@ func TestReconcileSettlesMessagesPastTheirBudget(t *testing.T) {
 		return m
 	}
 	other := r.customer("c-2", "+821055550002", "b@example.com")
-	lost := claim("sms-lost", store.ChannelSMS, other, "+821055550002")
+	lost := claim("sms-lost", domain.ChannelSMS, other, "+821055550002")
 	if _, err := r.st.MarkSending(r.ctx, lost.ID); err != nil {
 		t.Fatal(err)
 	}
-	mailDATA := claim("mail-data", store.ChannelEmail, other, "b@example.com")
+	mailDATA := claim("mail-data", domain.ChannelEmail, other, "b@example.com")
 	if _, err := r.st.MarkSendingOnce(r.ctx, mailDATA.ID); err != nil {
 		t.Fatal(err)
 	}
-	claim("mail-pending", store.ChannelEmail, other, "b@example.com")
-	fresh := claim("sms-fresh", store.ChannelSMS, other, "+821055550002")
+	claim("mail-pending", domain.ChannelEmail, other, "b@example.com")
+	fresh := claim("sms-fresh", domain.ChannelSMS, other, "+821055550002")
 	if _, err := r.st.MarkSending(r.ctx, fresh.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +104,9 @@ func TestReconcileSettlesMessagesPastTheirBudget(t *testing.T) {
 	}
 	for key, want := range map[string]string{"sms-lost": store.CodeRetryBudget, "mail-data": store.CodeOutcomeUnknown, "mail-pending": store.CodeRetryBudget} {
 		m := r.message(key)
-		wantStatus := store.MessageFailed
+		wantStatus := domain.MessageFailed
 		if key == "mail-data" {
-			wantStatus = store.MessageAmbiguous
+			wantStatus = domain.MessageAmbiguous
 		}
 		if m.Status != wantStatus || deref(m.ErrorCode) != want {
 			t.Errorf("%s: %s %q, want %s %q", key, m.Status, deref(m.ErrorCode), wantStatus, want)
@@ -113,10 +114,10 @@ func TestReconcileSettlesMessagesPastTheirBudget(t *testing.T) {
 	}
 	m := r.message("sms-at-provider")
 	sent := r.standin.Messages()
-	if len(sent) != 1 || m.ProviderID == nil || *m.ProviderID != sent[0].Sid || m.Status == store.MessageFailed || m.Status == store.MessageSending {
+	if len(sent) != 1 || m.ProviderID == nil || *m.ProviderID != sent[0].Sid || m.Status == domain.MessageFailed || m.Status == domain.MessageSending {
 		t.Fatalf("sms at the provider: %s %v; provider has %+v", m.Status, m.ProviderID, sent)
 	}
-	if m := r.message("sms-fresh"); m.Status != store.MessageSending {
+	if m := r.message("sms-fresh"); m.Status != domain.MessageSending {
 		t.Fatalf("a message within its budget was settled: %s", m.Status)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dangol/dangol/api"
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/twiliostandin"
@@ -91,7 +92,7 @@ func (r *rig) customer(externalID, phone, email string) int64 {
 
 func (r *rig) request(key, channel string, customerID int64) activities.SendRequest {
 	field := activities.FieldSMS
-	if channel == store.ChannelEmail {
+	if channel == domain.ChannelEmail {
 		field = activities.FieldEmail
 	}
 	return activities.SendRequest{Key: key, Channel: channel, CustomerID: customerID,

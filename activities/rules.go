@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -115,7 +116,7 @@ func (a *Activities) settings(ctx context.Context) (compliance.Settings, error) 
 // footer shows, for its List-Unsubscribe header ("" for anything else).
 func (a *Activities) decorate(p policy, channel string, customerID int64, text rendered) (_ rendered, unsubscribe string, _ error) {
 	d := compliance.Decoration{Country: p.country, Purpose: p.purpose, Channel: channel, Settings: p.settings}
-	if p.purpose == compliance.PurposeMarketing && channel == store.ChannelEmail {
+	if p.purpose == compliance.PurposeMarketing && channel == domain.ChannelEmail {
 		// Without a link secret the URL stays empty and Decorate says the
 		// settings are incomplete: no advertising mail without a way out.
 		d.UnsubscribeURL, _ = a.UnsubscribeURL(customerID, channel)
@@ -201,7 +202,7 @@ func consentLapsed(c store.Customer, channel string, s compliance.Settings, now 
 const reconfirmGraceDays = 30
 
 func (a *Activities) suppress(ctx context.Context, msg store.Message, reason string) (*SendResult, error) {
-	m, err := a.Store.MarkFinal(ctx, msg.ID, store.MessageSuppressed, "suppressed", reason)
+	m, err := a.Store.MarkFinal(ctx, msg.ID, domain.MessageSuppressed, "suppressed", reason)
 	if err != nil {
 		return nil, storeErr("suppress message", err)
 	}

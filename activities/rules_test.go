@@ -9,13 +9,14 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 )
 
 // marketing is the rig's request with the purpose pinned to marketing.
 func (r *rig) marketing(key string, customerID int64) activities.SendRequest {
-	req := r.request(key, store.ChannelSMS, customerID)
+	req := r.request(key, domain.ChannelSMS, customerID)
 	req.Purpose = compliance.PurposeMarketing
 	return req
 }
@@ -59,18 +60,18 @@ func TestCapLetsOneOfTwoSimultaneousMarketingMessagesThrough(t *testing.T) {
 	for _, res := range results {
 		statuses[res.Status]++
 	}
-	if statuses[store.MessageQueued] != 1 || statuses[store.MessageHeld] != 1 {
+	if statuses[domain.MessageQueued] != 1 || statuses[domain.MessageHeld] != 1 {
 		t.Fatalf("results %+v; want one queued, one held", results)
 	}
 	for _, res := range results {
-		if res.Status == store.MessageHeld {
+		if res.Status == domain.MessageHeld {
 			if res.Reason != compliance.ReasonCapped || time.Until(res.NotBefore) < 6*24*time.Hour {
 				t.Fatalf("held %+v; want capped until about a week from now", res)
 			}
 		}
 	}
 	// A service message is not capped.
-	if res, err := r.acts.SendMessage(r.ctx, r.request("service", store.ChannelSMS, c)); err != nil || res.Status != store.MessageQueued {
+	if res, err := r.acts.SendMessage(r.ctx, r.request("service", domain.ChannelSMS, c)); err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("service message: %+v %v", res, err)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -80,7 +81,7 @@ func TestCapLetsOneOfTwoSimultaneousMarketingMessagesThrough(t *testing.T) {
 	// The last try of a capped message records it suppressed, not held.
 	last := r.marketing("program-3:greeting", c)
 	last.LastTry = true
-	if res, err := r.acts.SendMessage(r.ctx, last); err != nil || res.Status != store.MessageSuppressed || res.Reason != compliance.ReasonCapped {
+	if res, err := r.acts.SendMessage(r.ctx, last); err != nil || res.Status != domain.MessageSuppressed || res.Reason != compliance.ReasonCapped {
 		t.Fatalf("last try: %+v %v; want suppressed, capped", res, err)
 	}
 }
@@ -94,24 +95,24 @@ func TestQuietHoursHoldMarketingNotService(t *testing.T) {
 	r.settings(func(s *compliance.Settings) { s.QuietHours = map[string]compliance.QuietHours{"KR": window} })
 	c := r.customer("c-1", "+821055550001", "a@example.com")
 	res, err := r.acts.SendMessage(r.ctx, r.marketing("m", c))
-	if err != nil || res.Status != store.MessageHeld || res.Reason != compliance.ReasonQuietHours || !res.NotBefore.Equal(end) {
+	if err != nil || res.Status != domain.MessageHeld || res.Reason != compliance.ReasonQuietHours || !res.NotBefore.Equal(end) {
 		t.Fatalf("marketing in quiet hours: %+v %v; want held until %s", res, err, end)
 	}
-	if m := r.message("m"); m.Status != store.MessageHeld || m.NotBefore == nil || !m.NotBefore.Equal(end) || deref(m.ErrorMessage) != compliance.ReasonQuietHours {
+	if m := r.message("m"); m.Status != domain.MessageHeld || m.NotBefore == nil || !m.NotBefore.Equal(end) || deref(m.ErrorMessage) != compliance.ReasonQuietHours {
 		t.Fatalf("recorded %+v", m)
 	}
-	if res, err := r.acts.SendMessage(r.ctx, r.request("s", store.ChannelSMS, c)); err != nil || res.Status != store.MessageQueued {
+	if res, err := r.acts.SendMessage(r.ctx, r.request("s", domain.ChannelSMS, c)); err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("service in quiet hours: %+v %v; want sent", res, err)
 	}
 	// Night-time consent lifts the Korean window.
 	night := r.customer("c-night", "+821055550002", "n@example.com")
 	if _, _, err := r.st.UpsertCustomerWith(r.ctx, "c-night", func(old *store.Customer) (store.Customer, error) {
-		old.Consent[store.ChannelNight] = store.Consent{Granted: true, At: time.Now(), Source: "pos"}
+		old.Consent[domain.ChannelNight] = store.Consent{Granted: true, At: time.Now(), Source: "pos"}
 		return *old, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := r.acts.SendMessage(r.ctx, r.marketing("night", night)); err != nil || res.Status != store.MessageQueued {
+	if res, err := r.acts.SendMessage(r.ctx, r.marketing("night", night)); err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("marketing with night consent: %+v %v; want sent", res, err)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -121,7 +122,7 @@ func TestQuietHoursHoldMarketingNotService(t *testing.T) {
 	// The window opens (settings changed): the workflow asks again.
 	r.settings(func(*compliance.Settings) {})
 	for range 2 {
-		if res, err := r.acts.SendMessage(r.ctx, r.marketing("m", c)); err != nil || res.Status != store.MessageQueued {
+		if res, err := r.acts.SendMessage(r.ctx, r.marketing("m", c)); err != nil || res.Status != domain.MessageQueued {
 			t.Fatalf("after the window: %+v %v; want sent", res, err)
 		}
 	}
@@ -144,7 +145,7 @@ func TestKoreanAdvertisingFormatCannotBeFaked(t *testing.T) {
 	c := r.customer("c-1", "+821055550001", "a@example.com")
 	req := r.marketing("fake", c)
 	req.Template.ProgramID = p.ID
-	if res, err := r.acts.SendMessage(r.ctx, req); err != nil || res.Status != store.MessageQueued {
+	if res, err := r.acts.SendMessage(r.ctx, req); err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("send: %+v %v", res, err)
 	}
 	msgs := r.standin.Messages()
@@ -161,7 +162,7 @@ func TestKoreanAdvertisingFormatCannotBeFaked(t *testing.T) {
 		t.Fatalf("recorded purpose %q encoding %v segments %v", m.Purpose, m.Encoding, m.Segments)
 	}
 	// The same template as a service message goes as written.
-	svc := r.request("fake-service", store.ChannelSMS, c)
+	svc := r.request("fake-service", domain.ChannelSMS, c)
 	svc.Template.ProgramID, svc.Purpose = p.ID, compliance.PurposeService
 	if _, err := r.acts.SendMessage(r.ctx, svc); err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func TestAdvertisingWaitsForCompleteSettings(t *testing.T) {
 	r.settings(func(s *compliance.Settings) { s.OptOutNumber = "" })
 	c := r.customer("c-1", "+821055550001", "a@example.com")
 	res, err := r.acts.SendMessage(r.ctx, r.marketing("m", c))
-	if err != nil || res.Status != store.MessageHeld || !strings.Contains(res.Reason, "settings incomplete") || !strings.Contains(res.Reason, "opt_out_number") {
+	if err != nil || res.Status != domain.MessageHeld || !strings.Contains(res.Reason, "settings incomplete") || !strings.Contains(res.Reason, "opt_out_number") {
 		t.Fatalf("%+v %v; want held, settings incomplete naming opt_out_number", res, err)
 	}
 	if len(r.standin.Messages()) != 0 {
@@ -196,22 +197,22 @@ func TestConsentByPurpose(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := r.acts.SendMessage(r.ctx, r.marketing("m", c.ID))
-	if err != nil || res.Status != store.MessageSuppressed || !strings.HasPrefix(res.Reason, compliance.ReasonNoConsent) {
+	if err != nil || res.Status != domain.MessageSuppressed || !strings.HasPrefix(res.Reason, compliance.ReasonNoConsent) {
 		t.Fatalf("marketing without consent: %+v %v", res, err)
 	}
-	if res, err := r.acts.SendMessage(r.ctx, r.request("s", store.ChannelSMS, c.ID)); err != nil || res.Status != store.MessageQueued {
+	if res, err := r.acts.SendMessage(r.ctx, r.request("s", domain.ChannelSMS, c.ID)); err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("service without advertising consent: %+v %v; want sent", res, err)
 	}
 	// Consent given more than the reconfirmation period (+ grace) ago and
 	// never reconfirmed: lapsed.
 	old := store.Consent{Granted: true, At: time.Now().AddDate(-3, 0, 0), Source: "pos"}
 	if _, _, err := r.st.UpsertCustomerWith(r.ctx, "c-1", func(cur *store.Customer) (store.Customer, error) {
-		cur.Consent = map[string]store.Consent{store.ChannelSMS: old}
+		cur.Consent = map[string]store.Consent{domain.ChannelSMS: old}
 		return *cur, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := r.acts.SendMessage(r.ctx, r.marketing("lapsed", c.ID)); err != nil || res.Status != store.MessageSuppressed || res.Reason != compliance.ReasonConsentLapsed {
+	if res, err := r.acts.SendMessage(r.ctx, r.marketing("lapsed", c.ID)); err != nil || res.Status != domain.MessageSuppressed || res.Reason != compliance.ReasonConsentLapsed {
 		t.Fatalf("marketing on a 3-year-old consent: %+v %v; want suppressed, consent lapsed", res, err)
 	}
 	time.Sleep(200 * time.Millisecond)

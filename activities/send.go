@@ -18,6 +18,7 @@ import (
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -30,7 +31,7 @@ type SendRequest struct {
 	// Key is the business idempotency key (program, purchase, touch,
 	// channel). A second request with the same key sends nothing.
 	Key         string
-	Channel     string // store.ChannelSMS or store.ChannelEmail
+	Channel     string // domain.ChannelSMS or domain.ChannelEmail
 	EnrolmentID int64
 	CustomerID  int64
 	PurchaseID  int64
@@ -61,7 +62,7 @@ type SendResult struct {
 	Status    string
 	// Reason explains a suppressed, held or failed message.
 	Reason string
-	// NotBefore is when a held message may go (Status store.MessageHeld).
+	// NotBefore is when a held message may go (Status domain.MessageHeld).
 	NotBefore time.Time
 }
 
@@ -112,7 +113,7 @@ func (a *Activities) SendMessage(ctx context.Context, req SendRequest) (res Send
 // attempt moved it (it was open when claimed) to a final or held state;
 // an attempt that found it settled, or that will be retried, counts nothing.
 func count(channel string, claimed store.Message, res SendResult) {
-	if claimed.ID != 0 && open(claimed.Status) && res.Status != "" && res.Status != store.MessagePending && res.Status != store.MessageSending {
+	if claimed.ID != 0 && open(claimed.Status) && res.Status != "" && res.Status != domain.MessagePending && res.Status != domain.MessageSending {
 		metrics.Message(channel, claimed.Purpose, res.Status)
 	}
 }
@@ -134,9 +135,9 @@ func (a *Activities) settle(ctx context.Context, msg store.Message, reason strin
 		}
 	}
 	switch {
-	case cur.Status != store.MessagePending && cur.Status != store.MessageSending:
+	case cur.Status != domain.MessagePending && cur.Status != domain.MessageSending:
 		return cur, nil
-	case cur.Channel == store.ChannelEmail && cur.Status == store.MessageSending:
+	case cur.Channel == domain.ChannelEmail && cur.Status == domain.MessageSending:
 		return a.Store.MarkAmbiguous(ctx, cur.ID, "last attempt ended after the end of data: "+reason)
 	}
 	m, err := a.Store.GiveUp(ctx, cur.ID, reason)
@@ -271,7 +272,7 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	if customer.ErasedAt != nil {
 		// Nothing to send to and nothing to record: no row is written, so
 		// no text about the customer is made after they were erased.
-		return SendResult{Status: store.MessageSuppressed, Reason: store.ErasedMarker}, nil
+		return SendResult{Status: domain.MessageSuppressed, Reason: store.ErasedMarker}, nil
 	}
 	x := extras{purchaseID: req.PurchaseID, couponID: req.CouponID}
 	switch {
@@ -295,9 +296,9 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	}
 	recipient := ""
 	switch req.Channel {
-	case store.ChannelSMS:
+	case domain.ChannelSMS:
 		recipient = deref(customer.Phone)
-	case store.ChannelEmail:
+	case domain.ChannelEmail:
 		recipient = deref(customer.Email)
 	default:
 		return SendResult{}, nonRetryable(ErrTypeInvalidRecipient, fmt.Errorf("unknown channel %q", req.Channel))
@@ -316,7 +317,7 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 		Channel: req.Channel, Recipient: recipient, Subject: text.subject, Body: text.body, Purpose: p.purpose,
 		UnsubscribeURL: unsubscribe,
 	}
-	if req.Channel == store.ChannelSMS {
+	if req.Channel == domain.ChannelSMS {
 		enc, segments, _ := compliance.Segments(text.body)
 		draft.Encoding, draft.Segments = &enc, &segments
 	}
@@ -328,7 +329,7 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	} else if msg, err = a.Store.ClaimMessage(ctx, draft); err != nil {
 		return SendResult{}, storeErr("claim message", err)
 	}
-	if msg.Status == store.MessageHeld {
+	if msg.Status == domain.MessageHeld {
 		// Nothing was sent for it: it goes with today's text and rules.
 		draft.ID = msg.ID
 		if msg, err = a.Store.Unhold(ctx, draft); err != nil {
@@ -337,12 +338,12 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 	}
 	*claimed = msg
 	switch msg.Status {
-	case store.MessagePending, store.MessageSending:
+	case domain.MessagePending, domain.MessageSending:
 	default:
 		return resultOf(msg), nil
 	}
 	reason := suppression(customer, req.Channel, msg.Recipient, p.purpose == compliance.PurposeMarketing)
-	if reason == "" && req.Channel == store.ChannelSMS {
+	if reason == "" && req.Channel == domain.ChannelSMS {
 		invalid, known := d.PhoneInvalid(msg.Recipient)
 		if !known {
 			if invalid, err = a.Store.PhoneInvalid(ctx, msg.Recipient); err != nil {
@@ -361,12 +362,12 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 		return *res, nil
 	}
 	var sending *store.Message
-	if msg.Status == store.MessagePending {
+	if msg.Status == domain.MessagePending {
 		// The rules that may hold it; a message already sending passed
 		// them on an earlier attempt and may have reached the provider.
 		// An SMS that may go is marked sending with its place under the
 		// cap, when it needs one.
-		res, marked, err := a.verdict(ctx, p, customer, msg, req.LastTry, decorated, req.Channel == store.ChannelSMS)
+		res, marked, err := a.verdict(ctx, p, customer, msg, req.LastTry, decorated, req.Channel == domain.ChannelSMS)
 		if err != nil {
 			return SendResult{}, err
 		}
@@ -375,10 +376,10 @@ func (a *Activities) sendMessage(ctx context.Context, req SendRequest, claimed *
 		}
 		sending = marked
 	}
-	if req.Channel == store.ChannelEmail {
+	if req.Channel == domain.ChannelEmail {
 		return a.sendMail(ctx, msg)
 	}
-	wasSending := msg.Status == store.MessageSending
+	wasSending := msg.Status == domain.MessageSending
 	if sending == nil {
 		m, err := a.Store.MarkSending(ctx, msg.ID)
 		if err != nil {
@@ -418,7 +419,7 @@ func (a *Activities) surveyLink(token string) string {
 // open reports whether a message may still be sent: nothing final has
 // happened to it.
 func open(status string) bool {
-	return status == store.MessagePending || status == store.MessageSending || status == store.MessageHeld
+	return status == domain.MessagePending || status == domain.MessageSending || status == domain.MessageHeld
 }
 
 // suppression returns why the message must not go out, or "". Advertising
@@ -459,7 +460,7 @@ func (a *Activities) sendSMS(ctx context.Context, msg store.Message, maybeSent b
 		if rerr := a.providerRefused(ctx, msg.Recipient, pe.Code); rerr != nil {
 			return SendResult{}, rerr
 		}
-		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, pe.ErrorCode(), store.Redact(pe.Reason(), msg.Recipient)); ferr != nil {
+		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, domain.MessageFailed, pe.ErrorCode(), store.Redact(pe.Reason(), msg.Recipient)); ferr != nil {
 			return SendResult{}, storeErr("mark failed", ferr)
 		}
 		return SendResult{}, nonRetryable(ErrTypeInvalidRecipient, fmt.Errorf("sms %d: %w", msg.ID, err))
@@ -506,7 +507,7 @@ const StatusCallbackParam = "m"
 
 func (a *Activities) accepted(ctx context.Context, msg store.Message, providerID, status string) (SendResult, error) {
 	if status == "" {
-		status = store.MessageQueued
+		status = domain.MessageQueued
 	}
 	m, err := a.Store.MarkAccepted(ctx, msg.ID, providerID, status)
 	if err != nil {
@@ -524,7 +525,7 @@ func (a *Activities) accepted(ctx context.Context, msg store.Message, providerID
 // for a retention program than a missing one, and the journey shows it.
 // The Message-ID is the same on every attempt anyway.
 func (a *Activities) sendMail(ctx context.Context, msg store.Message) (SendResult, error) {
-	if msg.Status == store.MessageSending {
+	if msg.Status == domain.MessageSending {
 		m, err := a.Store.MarkAmbiguous(ctx, msg.ID, "an earlier attempt stopped after the end of data (crash or timeout); not sent again")
 		if err != nil {
 			return SendResult{}, storeErr("mark ambiguous", err)
@@ -544,7 +545,7 @@ func (a *Activities) sendMail(ctx context.Context, msg store.Message) (SendResul
 	var unknown *mail.UnknownOutcomeError
 	switch {
 	case err == nil:
-		return a.accepted(ctx, msg, id, store.MessageSent)
+		return a.accepted(ctx, msg, id, domain.MessageSent)
 	case errors.As(err, &unknown):
 		m, merr := a.Store.MarkAmbiguous(ctx, msg.ID, scrub(err, msg.Recipient).Error())
 		if merr != nil {
@@ -552,7 +553,7 @@ func (a *Activities) sendMail(ctx context.Context, msg store.Message) (SendResul
 		}
 		return resultOf(m), nil
 	case errors.As(err, &pe):
-		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, store.MessageFailed, fmt.Sprint(pe.Code), scrub(pe, msg.Recipient).Error()); ferr != nil {
+		if _, ferr := a.Store.MarkFinal(ctx, msg.ID, domain.MessageFailed, fmt.Sprint(pe.Code), scrub(pe, msg.Recipient).Error()); ferr != nil {
 			return SendResult{}, storeErr("mark failed", ferr)
 		}
 		return SendResult{}, nonRetryable(ErrTypeInvalidRecipient, fmt.Errorf("mail %d: %w", msg.ID, err))

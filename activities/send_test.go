@@ -19,6 +19,7 @@ import (
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/twiliostandin"
@@ -32,30 +33,30 @@ func TestRepeatedProviderSidEndsFailedWithReason(t *testing.T) {
 	r := newRig(t)
 	first := r.customer("c-1", "+821055550001", "a@example.com")
 	second := r.customer("c-2", "+821055550002", "b@example.com")
-	res1, err := r.acts.SendMessage(r.ctx, r.request("k1", store.ChannelSMS, first))
-	if err != nil || res1.Status != store.MessageQueued {
+	res1, err := r.acts.SendMessage(r.ctx, r.request("k1", domain.ChannelSMS, first))
+	if err != nil || res1.Status != domain.MessageQueued {
 		t.Fatalf("first: %+v %v", res1, err)
 	}
 	r.standin.RepeatLastSid(1)
-	res2, err := r.acts.SendMessage(r.ctx, r.request("k2", store.ChannelSMS, second))
+	res2, err := r.acts.SendMessage(r.ctx, r.request("k2", domain.ChannelSMS, second))
 	if err != nil {
 		t.Fatalf("second: %v", err)
 	}
 	m := r.message("k2")
 	want := fmt.Sprintf("provider returned a SID already used by message %d", res1.MessageID)
-	if m.Status != store.MessageFailed || m.ErrorMessage == nil || *m.ErrorMessage != want ||
-		*m.ErrorCode != store.CodeDuplicateProviderID || m.ProviderID != nil || res2.Status != store.MessageFailed {
+	if m.Status != domain.MessageFailed || m.ErrorMessage == nil || *m.ErrorMessage != want ||
+		*m.ErrorCode != store.CodeDuplicateProviderID || m.ProviderID != nil || res2.Status != domain.MessageFailed {
 		t.Fatalf("second message %s code %v reason %v provider %v (result %+v); want failed: %q", m.Status, deref(m.ErrorCode), deref(m.ErrorMessage), m.ProviderID, res2, want)
 	}
 	// A retry of the activity does not send it again.
-	if _, err := r.acts.SendMessage(r.ctx, r.request("k2", store.ChannelSMS, second)); err != nil {
+	if _, err := r.acts.SendMessage(r.ctx, r.request("k2", domain.ChannelSMS, second)); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.standin.Messages(); len(got) != 1 {
 		t.Fatalf("stand-in holds %d messages, want the first only", len(got))
 	}
 	// The first message is untouched and still gets its callbacks.
-	eventually(t, "first delivered", func() bool { return r.message("k1").Status == store.MessageDelivered })
+	eventually(t, "first delivered", func() bool { return r.message("k1").Status == domain.MessageDelivered })
 }
 
 // A 4xx whose body is not Twilio's error JSON is recorded with its HTTP
@@ -65,7 +66,7 @@ func TestProviderRefusalKeepsStatusAndReason(t *testing.T) {
 	c := r.customer("c-1", "+821055550001", "a@example.com")
 	r.standin.FailNextBody(1, http.StatusUnprocessableEntity, "application/json",
 		`{"status":422,"detail":"Unable to create record: +821055550001 is not reachable"}`)
-	_, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c))
+	_, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelSMS, c))
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
 		t.Fatalf("err = %v, want non-retryable", err)
@@ -74,7 +75,7 @@ func TestProviderRefusalKeepsStatusAndReason(t *testing.T) {
 		t.Fatalf("the number reaches the workflow history: %v", err)
 	}
 	m := r.message("k")
-	if m.Status != store.MessageFailed || deref(m.ErrorCode) != "http_422" ||
+	if m.Status != domain.MessageFailed || deref(m.ErrorCode) != "http_422" ||
 		!strings.Contains(deref(m.ErrorMessage), "Unable to create record") || strings.Contains(deref(m.ErrorMessage), "+821055550001") {
 		t.Fatalf("recorded %s code %q reason %q", m.Status, deref(m.ErrorCode), deref(m.ErrorMessage))
 	}
@@ -111,7 +112,7 @@ func TestStatusCallbackAdoptsProviderSidByMessageID(t *testing.T) {
 	f.forget.Store(1)
 	r.acts.SMS = f
 	c := r.customer("c-1", "+821055550001", "a@example.com")
-	if _, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c)); err == nil {
+	if _, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelSMS, c)); err == nil {
 		t.Fatal("the forgetful attempt succeeded")
 	}
 	sent := r.standin.Messages()
@@ -120,17 +121,17 @@ func TestStatusCallbackAdoptsProviderSidByMessageID(t *testing.T) {
 	}
 	eventually(t, "the callback to adopt the SID", func() bool { m := r.message("k"); return m.ProviderID != nil })
 	m := r.message("k")
-	if *m.ProviderID != sent[0].Sid || (m.Status != store.MessageSent && m.Status != store.MessageDelivered) {
+	if *m.ProviderID != sent[0].Sid || (m.Status != domain.MessageSent && m.Status != domain.MessageDelivered) {
 		t.Fatalf("message %s with provider id %s, want the stand-in's %s", m.Status, *m.ProviderID, sent[0].Sid)
 	}
-	res, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c))
+	res, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelSMS, c))
 	if err != nil || res.MessageID != m.ID {
 		t.Fatalf("retry: %+v %v", res, err)
 	}
 	if n := len(r.standin.Messages()); n != 1 || f.finds.Load() != 0 {
 		t.Fatalf("after the retry the stand-in holds %d messages and Find ran %d times; want 1 and 0", n, f.finds.Load())
 	}
-	eventually(t, "delivered", func() bool { return r.message("k").Status == store.MessageDelivered })
+	eventually(t, "delivered", func() bool { return r.message("k").Status == domain.MessageDelivered })
 }
 
 // budgetWorkflow sends one message with a small retry budget.
@@ -165,7 +166,7 @@ func TestRetryBudgetEndsMessageFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	run, err := tc.ExecuteWorkflow(r.ctx, client.StartWorkflowOptions{TaskQueue: queue, ID: queue}, budgetWorkflow, r.request("k", store.ChannelSMS, c))
+	run, err := tc.ExecuteWorkflow(r.ctx, client.StartWorkflowOptions{TaskQueue: queue, ID: queue}, budgetWorkflow, r.request("k", domain.ChannelSMS, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestRetryBudgetEndsMessageFailed(t *testing.T) {
 		t.Fatalf("workflow error %v, want %s", err, activities.ErrTypeRetryBudget)
 	}
 	m := r.message("k")
-	if m.Status != store.MessageFailed || deref(m.ErrorCode) != store.CodeRetryBudget || !strings.Contains(deref(m.ErrorMessage), "Service Unavailable") || m.Attempts < 3 {
+	if m.Status != domain.MessageFailed || deref(m.ErrorCode) != store.CodeRetryBudget || !strings.Contains(deref(m.ErrorMessage), "Service Unavailable") || m.Attempts < 3 {
 		t.Fatalf("message %s code %q reason %q after %d attempts; want failed with the provider's reason", m.Status, deref(m.ErrorCode), deref(m.ErrorMessage), m.Attempts)
 	}
 	if n := len(r.standin.Messages()); n != 0 {
@@ -194,14 +195,14 @@ func TestMailWithLostAnswerIsAmbiguousAndNotResent(t *testing.T) {
 	relay := startRelay(t, relayDrop)
 	r.acts.Mail = r.mailer(relay.port)
 	c := r.customer("c-1", "+821055550001", "minsu@example.com")
-	res, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelEmail, c))
-	if err != nil || res.Status != store.MessageAmbiguous || res.Reason == "" {
+	res, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelEmail, c))
+	if err != nil || res.Status != domain.MessageAmbiguous || res.Reason == "" {
 		t.Fatalf("first attempt: %+v %v; want ambiguous with a reason", res, err)
 	}
 	relay.mode.Store(int32(relayAccept))
 	for range 3 {
-		res, err = r.acts.SendMessage(r.ctx, r.request("k", store.ChannelEmail, c))
-		if err != nil || res.Status != store.MessageAmbiguous {
+		res, err = r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelEmail, c))
+		if err != nil || res.Status != domain.MessageAmbiguous {
 			t.Fatalf("retry: %+v %v", res, err)
 		}
 	}
@@ -209,7 +210,7 @@ func TestMailWithLostAnswerIsAmbiguousAndNotResent(t *testing.T) {
 		t.Fatalf("relay received %d mails, want 1", n)
 	}
 	m := r.message("k")
-	if m.Status != store.MessageAmbiguous || deref(m.ErrorCode) != store.CodeOutcomeUnknown || m.Attempts != 1 || strings.Contains(deref(m.ErrorMessage), "minsu@example.com") {
+	if m.Status != domain.MessageAmbiguous || deref(m.ErrorCode) != store.CodeOutcomeUnknown || m.Attempts != 1 || strings.Contains(deref(m.ErrorMessage), "minsu@example.com") {
 		t.Fatalf("message %s code %q reason %q attempts %d", m.Status, deref(m.ErrorCode), deref(m.ErrorMessage), m.Attempts)
 	}
 }
@@ -256,11 +257,11 @@ func TestMailAfterCrashPastEndOfDataIsNotResent(t *testing.T) {
 	crash.crashes.Store(1)
 	r.acts.Mail = crash
 	c := r.customer("c-1", "+821055550001", "minsu@example.com")
-	if !attemptDies(func() { _, _ = r.acts.SendMessage(r.ctx, r.request("k", store.ChannelEmail, c)) }) {
+	if !attemptDies(func() { _, _ = r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelEmail, c)) }) {
 		t.Fatal("the crashing attempt survived")
 	}
-	res, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelEmail, c))
-	if err != nil || res.Status != store.MessageAmbiguous {
+	res, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelEmail, c))
+	if err != nil || res.Status != domain.MessageAmbiguous {
 		t.Fatalf("retry: %+v %v; want ambiguous", res, err)
 	}
 	if n := relay.received.Load(); n != 1 {
@@ -282,15 +283,15 @@ func TestMailRefusedAtEndOfDataIsRetried(t *testing.T) {
 	relay := startRelay(t, relayRefuse4)
 	r.acts.Mail = r.mailer(relay.port)
 	c := r.customer("c-1", "+821055550001", "minsu@example.com")
-	if _, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelEmail, c)); err == nil {
+	if _, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelEmail, c)); err == nil {
 		t.Fatal("451 at the end of data succeeded")
 	}
-	if m := r.message("k"); m.Status != store.MessagePending {
+	if m := r.message("k"); m.Status != domain.MessagePending {
 		t.Fatalf("after a 451: %s, want pending", m.Status)
 	}
 	relay.mode.Store(int32(relayAccept))
-	res, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelEmail, c))
-	if err != nil || res.Status != store.MessageSent {
+	res, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelEmail, c))
+	if err != nil || res.Status != domain.MessageSent {
 		t.Fatalf("retry: %+v %v", res, err)
 	}
 	if n := relay.received.Load(); n != 1 {
@@ -311,7 +312,7 @@ func TestConcurrentMailAttemptsSendOnce(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
-			_, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelEmail, c))
+			_, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelEmail, c))
 			errs <- err
 		}()
 	}
@@ -321,7 +322,7 @@ func TestConcurrentMailAttemptsSendOnce(t *testing.T) {
 	if n := relay.received.Load(); n != 1 {
 		t.Fatalf("relay received %d mails, want 1", n)
 	}
-	if m := r.message("k"); m.Status != store.MessageSent {
+	if m := r.message("k"); m.Status != domain.MessageSent {
 		t.Fatalf("message %s, want sent", m.Status)
 	}
 }
@@ -341,7 +342,7 @@ func TestProviderErrorTextIsRedactedInEveryPhoneForm(t *testing.T) {
 	c := r.customer("c-1", "+821055550001", "a@example.com")
 	r.standin.FailNextBody(1, http.StatusUnprocessableEntity, "application/json",
 		`{"status":422,"detail":"Unable to create record: 821055550001 (01055550001) is not reachable"}`)
-	_, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c))
+	_, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelSMS, c))
 	if err == nil {
 		t.Fatal("sent")
 	}
@@ -371,9 +372,9 @@ func TestErasedCustomerIsGatedAndSentNothing(t *testing.T) {
 	if _, err := r.st.EraseCustomer(r.ctx, "c-1", "test", "control", nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, ch := range []string{store.ChannelSMS, store.ChannelEmail} {
+	for _, ch := range []string{domain.ChannelSMS, domain.ChannelEmail} {
 		res, err := r.acts.SendMessage(r.ctx, r.request("k-"+ch, ch, c))
-		if err != nil || res.Status != store.MessageSuppressed || res.Reason != store.ErasedMarker {
+		if err != nil || res.Status != domain.MessageSuppressed || res.Reason != store.ErasedMarker {
 			t.Fatalf("%s: %+v %v", ch, res, err)
 		}
 		if _, err := r.st.MessageByKey(r.ctx, "k-"+ch); !errors.Is(err, store.ErrNotFound) {
@@ -403,7 +404,7 @@ func TestRetryAfterBecomesNextRetryDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, want := range []struct{ min, max time.Duration }{{3 * time.Second, 3 * time.Second}, {2 * time.Second, 3 * time.Second}} {
-		_, err := r.acts.SendMessage(r.ctx, r.request("k", store.ChannelSMS, c))
+		_, err := r.acts.SendMessage(r.ctx, r.request("k", domain.ChannelSMS, c))
 		var appErr *temporal.ApplicationError
 		if !errors.As(err, &appErr) || appErr.NonRetryable() || appErr.Type() != activities.ErrTypeProviderBusy {
 			t.Fatalf("attempt %d: err = %v, want a retryable %s", i+1, err, activities.ErrTypeProviderBusy)

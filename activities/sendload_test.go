@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -35,10 +36,10 @@ func TestSurveyLinkMadeInTheLoad(t *testing.T) {
 		return es[0].ID
 	}
 	c := r.customer("c-survey", "+821055550301", "survey@example.com")
-	req := r.request("survey", store.ChannelSMS, c)
+	req := r.request("survey", domain.ChannelSMS, c)
 	req.Template.ProgramID, req.Survey, req.EnrolmentID = p.ID, true, enrol(c)
 	res, err := r.acts.SendMessage(r.ctx, req)
-	if err != nil || res.Status != store.MessageQueued {
+	if err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("send: %+v %v", res, err)
 	}
 	var token string
@@ -58,14 +59,14 @@ func TestSurveyLinkMadeInTheLoad(t *testing.T) {
 	window, _ := quietNow()
 	r.settings(func(s *compliance.Settings) { s.QuietHours = map[string]compliance.QuietHours{"KR": window} })
 	held := r.customer("c-held", "+821055550302", "held@example.com")
-	hreq := r.request("held", store.ChannelSMS, held)
+	hreq := r.request("held", domain.ChannelSMS, held)
 	hreq.Template.ProgramID, hreq.Survey, hreq.EnrolmentID, hreq.Purpose = p.ID, true, enrol(held), compliance.PurposeMarketing
-	if res, err := r.acts.SendMessage(r.ctx, hreq); err != nil || res.Status != store.MessageHeld {
+	if res, err := r.acts.SendMessage(r.ctx, hreq); err != nil || res.Status != domain.MessageHeld {
 		t.Fatalf("in quiet hours: %+v %v", res, err)
 	}
 	first := r.message("held")
 	r.settings(func(*compliance.Settings) {})
-	if res, err := r.acts.SendMessage(r.ctx, hreq); err != nil || res.Status != store.MessageQueued {
+	if res, err := r.acts.SendMessage(r.ctx, hreq); err != nil || res.Status != domain.MessageQueued {
 		t.Fatalf("after quiet hours: %+v %v", res, err)
 	}
 	if again := r.message("held"); again.Body != first.Body || !strings.Contains(again.Body, "/s/") || links() != 2 {
@@ -74,7 +75,7 @@ func TestSurveyLinkMadeInTheLoad(t *testing.T) {
 
 	// An erased customer's send makes no link.
 	gone := r.customer("c-gone", "+821055550303", "gone@example.com")
-	greq := r.request("gone", store.ChannelSMS, gone)
+	greq := r.request("gone", domain.ChannelSMS, gone)
 	greq.Template.ProgramID, greq.Survey, greq.EnrolmentID = p.ID, true, enrol(gone)
 	if _, err := r.st.EraseCustomer(r.ctx, "c-gone", "test", "", nil); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/twiliostandin"
 )
@@ -714,7 +715,7 @@ func TestPurchaseEnrolsQualifyingSales(t *testing.T) {
 	}
 	en := fridge.Enrolments[0]
 	e.terminateAfter(en.WorkflowID)
-	if en.ProgramID != prog.ID || en.Status != store.EnrolmentPending {
+	if en.ProgramID != prog.ID || en.Status != domain.EnrolmentPending {
 		t.Fatalf("enrolment %+v", en)
 	}
 	if n := e.count(`SELECT count(*) FROM enrolments e JOIN purchases p ON p.id = e.purchase_id
@@ -785,8 +786,8 @@ func TestCallTasks(t *testing.T) {
 	task := func(key, shop string, due time.Duration) store.CallTask {
 		t.Helper()
 		expires := now.Add(due + 48*time.Hour)
-		ct, err := e.st.CreateCallTask(ctx, store.CallTask{IdempotencyKey: key, Kind: store.TaskHappyCall, CustomerID: c.ID,
-			Store: shop, AssigneeRole: store.RoleStaff, Script: "안부 인사", DueAt: now.Add(due), ExpiresAt: &expires})
+		ct, err := e.st.CreateCallTask(ctx, store.CallTask{IdempotencyKey: key, Kind: domain.TaskHappyCall, CustomerID: c.ID,
+			Store: shop, AssigneeRole: domain.RoleStaff, Script: "안부 인사", DueAt: now.Add(due), ExpiresAt: &expires})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -823,7 +824,7 @@ func TestCallTasks(t *testing.T) {
 	}
 	var l list
 	e.must(http.StatusOK, "GET", "/v1/call-tasks?store="+url.QueryEscape("강남점"), nil, &l)
-	if got := l.CallTasks[0]; got.CustomerExtID != "c-1" || got.Status != store.TaskOpen || got.Script != "안부 인사" || got.Outcome != nil {
+	if got := l.CallTasks[0]; got.CustomerExtID != "c-1" || got.Status != domain.TaskOpen || got.Script != "안부 인사" || got.Outcome != nil {
 		t.Fatalf("listed task %+v", got)
 	}
 
@@ -850,7 +851,7 @@ func TestCallTasks(t *testing.T) {
 			e.call("POST", complete, tc.body).wantProblem(t, http.StatusBadRequest, tc.field)
 		})
 	}
-	if got, err := e.st.CallTask(ctx, soon.ID); err != nil || got.Status != store.TaskOpen || got.Outcome != nil {
+	if got, err := e.st.CallTask(ctx, soon.ID); err != nil || got.Status != domain.TaskOpen || got.Outcome != nil {
 		t.Fatalf("task after rejected completions: %+v %v", got, err)
 	}
 	for _, path := range []string{"/v1/call-tasks/999999999/complete", "/v1/call-tasks/abc/complete"} {
@@ -859,11 +860,11 @@ func TestCallTasks(t *testing.T) {
 
 	var done store.CallTask
 	e.must(http.StatusOK, "POST", complete, map[string]any{"outcome": "no_answer", "note": "부재중"}, &done)
-	if done.ID != soon.ID || done.Status != store.TaskCompleted || done.Outcome == nil || *done.Outcome != "no_answer" || done.CompletedAt == nil {
+	if done.ID != soon.ID || done.Status != domain.TaskCompleted || done.Outcome == nil || *done.Outcome != "no_answer" || done.CompletedAt == nil {
 		t.Fatalf("completed task %+v", done)
 	}
 	stored, err := e.st.CallTask(ctx, soon.ID)
-	if err != nil || stored.Status != store.TaskCompleted || *stored.Outcome != "no_answer" || stored.Note != "부재중" {
+	if err != nil || stored.Status != domain.TaskCompleted || *stored.Outcome != "no_answer" || stored.Note != "부재중" {
 		t.Fatalf("stored task %+v %v", stored, err)
 	}
 	// The same completion again is fine; another outcome is a conflict.
@@ -897,7 +898,7 @@ func TestTwilioStatusWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	const sid = "SM00000000000000000000000000000001"
-	if _, err := e.st.MarkAccepted(ctx, m.ID, sid, store.MessageQueued); err != nil {
+	if _, err := e.st.MarkAccepted(ctx, m.ID, sid, domain.MessageQueued); err != nil {
 		t.Fatal(err)
 	}
 
@@ -943,7 +944,7 @@ func TestTwilioStatusWebhook(t *testing.T) {
 			post(e.url, tc.form, tc.signature).wantProblem(t, http.StatusForbidden, "")
 		})
 	}
-	if status, events := state(); status != store.MessageQueued || len(events) != len(eventsBefore) {
+	if status, events := state(); status != domain.MessageQueued || len(events) != len(eventsBefore) {
 		t.Fatalf("forged reports changed the message: %s, %d events (was %d)", status, len(events), len(eventsBefore))
 	}
 
@@ -956,7 +957,7 @@ func TestTwilioStatusWebhook(t *testing.T) {
 	if r.status != http.StatusNoContent || len(r.body) != 0 {
 		t.Fatalf("signed delivered report: %d %s", r.status, r.body)
 	}
-	if status, _ := state(); status != store.MessageDelivered {
+	if status, _ := state(); status != domain.MessageDelivered {
 		t.Fatalf("status %s after delivered, want delivered", status)
 	}
 
@@ -966,7 +967,7 @@ func TestTwilioStatusWebhook(t *testing.T) {
 		t.Fatalf("signed sent report: %d %s", r.status, r.body)
 	}
 	status, events := state()
-	if status != store.MessageDelivered {
+	if status != domain.MessageDelivered {
 		t.Fatalf("status %s after a late sent, want delivered", status)
 	}
 	var reported []string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
 )
@@ -22,7 +23,7 @@ func (s *Server) listCallTasks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.CallTaskFilter{Status: q.Get("status"), Store: q.Get("store")}
 	switch f.Status {
-	case "", store.TaskOpen, store.TaskCompleted, store.TaskExpired, store.TaskCancelled:
+	case "", domain.TaskOpen, domain.TaskCompleted, domain.TaskExpired, domain.TaskCancelled:
 	default:
 		renderError(w, r, badField("status", "must be open, completed, expired or cancelled"))
 		return
@@ -70,7 +71,7 @@ func (s *Server) completeCallTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch in.Outcome {
-	case store.OutcomeReached, store.OutcomeNoAnswer, store.OutcomeComplaint:
+	case domain.OutcomeReached, domain.OutcomeNoAnswer, domain.OutcomeComplaint:
 	default:
 		renderError(w, r, badField("outcome", "must be reached, no_answer or complaint"))
 		return
@@ -92,7 +93,7 @@ func (s *Server) completeCallTask(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	if changed && t.EnrolmentID != nil && t.Kind == store.TaskHappyCall {
+	if changed && t.EnrolmentID != nil && t.Kind == domain.TaskHappyCall {
 		if wfID, err := s.Store.EnrolmentWorkflowID(r.Context(), *t.EnrolmentID); err == nil {
 			s.signal(r, wfID, workflows.SignalCallTaskCompleted, workflows.CallTaskCompleted{TaskID: t.ID, Outcome: in.Outcome})
 		} else {

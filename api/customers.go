@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
 )
@@ -182,7 +183,7 @@ func (in customerInput) toCustomer(externalID string, old *store.Customer, now t
 		}
 	}
 	for ch, v := range consent {
-		if ch != store.ChannelSMS && ch != store.ChannelEmail && ch != store.ChannelCall && ch != store.ChannelNight {
+		if ch != domain.ChannelSMS && ch != domain.ChannelEmail && ch != domain.ChannelCall && ch != domain.ChannelNight {
 			return c, badField("consent."+ch, "unknown channel; use sms, email, call or night (night-time advertising, 21:00-08:00)")
 		}
 		if v.Granted == nil {

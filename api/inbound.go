@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
 )
@@ -129,7 +130,7 @@ func (s *Server) applyInbound(r *http.Request, m *store.InboundMessage) error {
 		case store.KeywordStop, store.KeywordStart:
 			var changed bool
 			var before, after store.Customer
-			changed, before, after, err = s.Store.ChangeConsent(ctx, id, store.ChannelSMS, m.Keyword == store.KeywordStart,
+			changed, before, after, err = s.Store.ChangeConsent(ctx, id, domain.ChannelSMS, m.Keyword == store.KeywordStart,
 				store.SourceSMSReply, store.ActorCustomer, m.ReceivedAt)
 			// As PUT /v1/customers: the database gate already stops the
 			// next advertising SMS; when no channel is left, the

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/twiliostandin"
 	"github.com/dangol/dangol/workflows"
@@ -37,7 +38,7 @@ func (e *env) smsConsent(externalID string) store.Consent {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return c.Consent[store.ChannelSMS]
+	return c.Consent[domain.ChannelSMS]
 }
 
 func (e *env) putConsenting(externalID, phone string, channels ...string) {

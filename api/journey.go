@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
 )
@@ -70,7 +71,7 @@ func (s *Server) customerJourney(w http.ResponseWriter, r *http.Request) {
 	g.SetLimit(journeyQueryConcurrency)
 	for i := range out {
 		j := &out[i]
-		if j.Status != store.EnrolmentActive {
+		if j.Status != domain.EnrolmentActive {
 			continue
 		}
 		g.Go(func() error {
@@ -99,14 +100,14 @@ func stepsDone(e store.JourneyEnrolment) []workflows.StepDone {
 		step, _ := workflows.SplitKey(t.IdempotencyKey)
 		id := fmt.Sprint(t.ID)
 		action := "call_task"
-		if t.Kind == store.TaskEscalation {
+		if t.Kind == domain.TaskEscalation {
 			action = "escalation"
 		}
 		steps = append(steps, workflows.StepDone{Touch: step, Action: action, At: t.CreatedAt, Result: id})
 		switch {
-		case t.Status == store.TaskCompleted && t.Outcome != nil && t.CompletedAt != nil:
+		case t.Status == domain.TaskCompleted && t.Outcome != nil && t.CompletedAt != nil:
 			steps = append(steps, workflows.StepDone{Touch: step, Action: *t.Outcome, At: *t.CompletedAt, Result: id})
-		case t.Status == store.TaskExpired && t.ExpiresAt != nil:
+		case t.Status == domain.TaskExpired && t.ExpiresAt != nil:
 			steps = append(steps, workflows.StepDone{Touch: step, Action: "expired", At: *t.ExpiresAt, Result: id})
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -34,7 +35,7 @@ func TestJourneyDoesNotWaitForTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := e.st.ClaimMessage(ctx, store.Message{IdempotencyKey: "happycall:1:1:3d:sms", EnrolmentID: &running.ID,
-		CustomerID: c.ID, Channel: store.ChannelSMS, Recipient: "+821012345678", Body: "감사합니다"}); err != nil {
+		CustomerID: c.ID, Channel: domain.ChannelSMS, Recipient: "+821012345678", Body: "감사합니다"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.EndEnrolment(ctx, closed.ID, "stopped"); err != nil {
@@ -68,7 +69,7 @@ func TestJourneyDoesNotWaitForTemporal(t *testing.T) {
 	if run.ID != running.ID || run.QueryError == "" || len(run.StepsDone) != 1 || run.StepsDone[0].Step != "3d" || run.StepsDone[0].Action != "sms" || run.StepsDone[0].Result != "pending" {
 		t.Fatalf("running enrolment's journey %+v", run)
 	}
-	if end.ID != closed.ID || end.Status != store.EnrolmentEnded || end.QueryError != "" {
+	if end.ID != closed.ID || end.Status != domain.EnrolmentEnded || end.QueryError != "" {
 		t.Fatalf("closed enrolment was queried or is wrong: %+v", end)
 	}
 }

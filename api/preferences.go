@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/links"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
@@ -69,10 +70,10 @@ type preferencesView struct {
 func offeredChannels(c store.Customer) []prefChannel {
 	phone, email := c.Phone != nil && *c.Phone != "", c.Email != nil && *c.Email != ""
 	all := []prefChannel{
-		{Name: store.ChannelSMS, KO: "문자(SMS) 광고", EN: "Advertising by text message", address: phone},
-		{Name: store.ChannelEmail, KO: "이메일 광고", EN: "Advertising by email", address: email},
-		{Name: store.ChannelCall, KO: "전화 광고", EN: "Advertising by phone call", address: phone},
-		{Name: store.ChannelNight, KO: "야간(21시~08시) 광고", EN: "Advertising at night (21:00-08:00)", address: phone || email},
+		{Name: domain.ChannelSMS, KO: "문자(SMS) 광고", EN: "Advertising by text message", address: phone},
+		{Name: domain.ChannelEmail, KO: "이메일 광고", EN: "Advertising by email", address: email},
+		{Name: domain.ChannelCall, KO: "전화 광고", EN: "Advertising by phone call", address: phone},
+		{Name: domain.ChannelNight, KO: "야간(21시~08시) 광고", EN: "Advertising at night (21:00-08:00)", address: phone || email},
 	}
 	var out []prefChannel
 	for _, ch := range all {
@@ -163,7 +164,7 @@ func (s *Server) preferencesSave(w http.ResponseWriter, r *http.Request) {
 				renderError(w, r, badField("save", "must be 1"))
 				return
 			}
-		case store.ChannelSMS, store.ChannelEmail, store.ChannelCall, store.ChannelNight:
+		case domain.ChannelSMS, domain.ChannelEmail, domain.ChannelCall, domain.ChannelNight:
 			if len(vs) != 1 || vs[0] != "on" {
 				renderError(w, r, badField(name, "must be on, or absent for off"))
 				return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/links"
 	"github.com/dangol/dangol/programs"
@@ -237,8 +238,8 @@ func (s *Server) preview(r *http.Request, kind string, params programs.Params, c
 	sample := customerID == nil
 	if sample {
 		c.Consent = map[string]store.Consent{
-			store.ChannelSMS:   {Granted: true, At: at, Source: "sample"},
-			store.ChannelEmail: {Granted: true, At: at, Source: "sample"},
+			domain.ChannelSMS:   {Granted: true, At: at, Source: "sample"},
+			domain.ChannelEmail: {Granted: true, At: at, Source: "sample"},
 		}
 	} else {
 		if err := validExternalID("customer_id", *customerID); err != nil {
@@ -307,16 +308,16 @@ func (pv *previewer) steps(kind string) {
 		for _, t := range p.Touches {
 			due := tm.InHours(t.Offset.After(at, loc), loc, pv.c.ID)
 			if t.SMS != "" {
-				pv.add(message{step: t.Key, field: activities.FieldSMS, channel: store.ChannelSMS, due: due, purchase: true})
+				pv.add(message{step: t.Key, field: activities.FieldSMS, channel: domain.ChannelSMS, due: due, purchase: true})
 			}
 			if t.Email != "" {
-				pv.add(message{step: t.Key, field: activities.FieldEmail, channel: store.ChannelEmail, due: due, purchase: true})
+				pv.add(message{step: t.Key, field: activities.FieldEmail, channel: domain.ChannelEmail, due: due, purchase: true})
 			}
 			if t.Call {
-				pv.add(message{step: t.Key, field: activities.FieldCallScript, channel: store.ChannelCall, due: due, purchase: true, call: true})
+				pv.add(message{step: t.Key, field: activities.FieldCallScript, channel: domain.ChannelCall, due: due, purchase: true, call: true})
 				if t.FallbackSMS != "" {
 					// Sent when the call window closes without an answer.
-					pv.add(message{step: t.Key, field: "fallback_sms", channel: store.ChannelSMS,
+					pv.add(message{step: t.Key, field: "fallback_sms", channel: domain.ChannelSMS,
 						due: tm.InHours(p.CallWindow.After(due, loc), loc, pv.c.ID), purchase: true})
 				}
 			}
@@ -349,16 +350,16 @@ func (pv *previewer) steps(kind string) {
 		bday, ok := pv.birthday(plan)
 		if !ok {
 			const none = "not sent: the customer has no birthday"
-			pv.add(message{step: programs.StepCard, channel: store.ChannelEmail, due: at, skipped: none})
-			pv.add(message{step: programs.StepGreeting, channel: store.ChannelSMS, due: at, coupon: &p.Coupon, skipped: none})
+			pv.add(message{step: programs.StepCard, channel: domain.ChannelEmail, due: at, skipped: none})
+			pv.add(message{step: programs.StepGreeting, channel: domain.ChannelSMS, due: at, coupon: &p.Coupon, skipped: none})
 			return
 		}
-		card := message{step: programs.StepCard, channel: store.ChannelEmail, due: tm.InHours(p.CardBefore.Before(bday, loc), loc, pv.c.ID)}
+		card := message{step: programs.StepCard, channel: domain.ChannelEmail, due: tm.InHours(p.CardBefore.Before(bday, loc), loc, pv.c.ID)}
 		if p.CardBefore.Before(bday, loc).Before(at) {
 			card.skipped = "not sent this year: the card's moment had passed when the enrolment started"
 		}
 		pv.add(card)
-		pv.add(message{step: programs.StepGreeting, channel: store.ChannelSMS, due: tm.InHours(bday, loc, pv.c.ID), coupon: &p.Coupon})
+		pv.add(message{step: programs.StepGreeting, channel: domain.ChannelSMS, due: tm.InHours(bday, loc, pv.c.ID), coupon: &p.Coupon})
 	case *programs.SecondPurchase:
 		tm := enrol.PlanSecondPurchase(*p).Timing
 		pv.add(message{step: programs.StepThankYou, channel: p.Channel, due: tm.InHours(at, loc, pv.c.ID), purchase: true})
@@ -440,7 +441,7 @@ func (pv *previewer) add(m message) {
 		return
 	}
 	d := compliance.Decoration{Country: pv.country, Purpose: purpose, Channel: m.channel, Settings: pv.settings}
-	if purpose == compliance.PurposeMarketing && m.channel == store.ChannelEmail {
+	if purpose == compliance.PurposeMarketing && m.channel == domain.ChannelEmail {
 		d.UnsubscribeURL = pv.s.unsubscribeURL(pv.c, pv.sample, m.channel)
 	}
 	if subj, b, err := compliance.Decorate(d, subject, body); err != nil {
@@ -450,7 +451,7 @@ func (pv *previewer) add(m message) {
 	} else {
 		v.Subject, v.Body = subj, b
 	}
-	if m.channel == store.ChannelSMS {
+	if m.channel == domain.ChannelSMS {
 		v.Encoding, v.Segments, v.Units = compliance.Segments(v.Body)
 	}
 	if v.Problem == "" {

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/dangol/dangol/api"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/pgcount"
 	"github.com/dangol/dangol/store"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Round trips a purchase may cost (issue 10: ingest near the raw start
@@ -75,7 +77,7 @@ func TestPurchaseRoundTrips(t *testing.T) {
 		for _, en := range out.Enrolments {
 			e.terminateAfter(en.WorkflowID)
 			var status string
-			if err := e.db.QueryRow(ctx, `SELECT status FROM enrolments WHERE id = $1`, en.ID).Scan(&status); err != nil || status != store.EnrolmentActive {
+			if err := e.db.QueryRow(ctx, `SELECT status FROM enrolments WHERE id = $1`, en.ID).Scan(&status); err != nil || status != domain.EnrolmentActive {
 				t.Errorf("%s: enrolment %d is %q (%v), want active", name, en.ID, status, err)
 			}
 		}

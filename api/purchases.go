@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/metrics"
 	"github.com/dangol/dangol/programs"
@@ -164,7 +165,7 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 	}
 	var started []int64
 	for _, e := range enrolments {
-		if e.Status != store.EnrolmentPending {
+		if e.Status != domain.EnrolmentPending {
 			continue
 		}
 		prog, ok := byID[e.ProgramID]

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -117,7 +118,7 @@ func customer(ctx context.Context, st *store.Store, id string, seq int, birthday
 	c, _, err := st.UpsertCustomer(ctx, store.Customer{
 		ExternalID: id, Name: names[seq%len(names)], Phone: &phone, Email: &email, Birthday: &birthday,
 		TimeZone: "Asia/Seoul", Locale: "ko-KR",
-		Consent: map[string]store.Consent{store.ChannelSMS: granted, store.ChannelEmail: granted, store.ChannelCall: granted},
+		Consent: map[string]store.Consent{domain.ChannelSMS: granted, domain.ChannelEmail: granted, domain.ChannelCall: granted},
 	})
 	if err != nil {
 		return c, fmt.Errorf("customer %s: %w", id, err)

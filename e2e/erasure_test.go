@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
-	"github.com/dangol/dangol/workflows"
 )
 
 // Erasure: a customer with a full history (a happy call with a completed
@@ -107,7 +107,7 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 			t.Logf("journey: %v", raw)
 		}
 	})
-	s.waitOutcome(t, ext, dormant.ID, workflows.OutcomeDormant, 30*time.Second)
+	s.waitOutcome(t, ext, dormant.ID, domain.OutcomeDormant, 30*time.Second)
 	var link string
 	for _, m := range s.mail.Messages() {
 		if l := regexp.MustCompile(`http://127\.0\.0\.1:\d+/s/[A-Za-z0-9_=\-]+`).FindString(strings.ReplaceAll(m.MsgRequest(), "=\r\n", "")); l != "" {
@@ -127,7 +127,7 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 	eventually(t, 20*time.Second, "the live enrolments and their messages", func() bool {
 		live := 0
 		for _, p := range []programOut{happy, second, welcome, birthday} {
-			if es := s.enrolmentsOf(t, ext, p.ID); len(es) == 1 && es[0].Status == store.EnrolmentActive {
+			if es := s.enrolmentsOf(t, ext, p.ID); len(es) == 1 && es[0].Status == domain.EnrolmentActive {
 				live++
 			}
 		}
@@ -175,7 +175,7 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range es {
-			if e.Status != store.EnrolmentEnded {
+			if e.Status != domain.EnrolmentEnded {
 				return false
 			}
 		}
@@ -183,8 +183,8 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 	})
 	es, _ := s.st.CustomerEnrolments(ctx, cust.ID)
 	for _, e := range es {
-		if want := workflows.OutcomeErased; e.ProgramID == dormant.ID {
-			want = workflows.OutcomeDormant
+		if want := domain.OutcomeErased; e.ProgramID == dormant.ID {
+			want = domain.OutcomeDormant
 			if *e.Outcome != want {
 				t.Fatalf("program %d enrolment ended %s, want %s", e.ProgramID, *e.Outcome, want)
 			}
@@ -209,7 +209,7 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 			}
 			return n
 		}
-		if total(b) != total(after[id]) || b["ended:"+workflows.OutcomeDormant] != after[id]["ended:"+workflows.OutcomeDormant] {
+		if total(b) != total(after[id]) || b["ended:"+domain.OutcomeDormant] != after[id]["ended:"+domain.OutcomeDormant] {
 			t.Fatalf("program %d enrolments %v before, %v after", id, b, after[id])
 		}
 	}

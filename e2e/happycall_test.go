@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
@@ -88,7 +89,7 @@ func TestHappyCallEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	if firstCall.CustomerExtID != "c-1" || firstCall.Kind != store.TaskHappyCall || firstCall.ExpiresAt == nil {
+	if firstCall.CustomerExtID != "c-1" || firstCall.Kind != domain.TaskHappyCall || firstCall.ExpiresAt == nil {
 		t.Fatalf("call task %+v", firstCall)
 	}
 
@@ -115,7 +116,7 @@ func TestHappyCallEndToEnd(t *testing.T) {
 	if !strings.Contains(s.smsTo(phone)[1], "통화가 어려웠습니다") {
 		t.Fatalf("fallback body %q", s.smsTo(phone)[1])
 	}
-	if task, err := s.st.CallTask(context.Background(), firstCall.ID); err != nil || task.Status != store.TaskExpired {
+	if task, err := s.st.CallTask(context.Background(), firstCall.ID); err != nil || task.Status != domain.TaskExpired {
 		t.Fatalf("first call task: %+v %v", task, err)
 	}
 
@@ -134,7 +135,7 @@ func TestHappyCallEndToEnd(t *testing.T) {
 	})
 	var done store.CallTask
 	s.must(http.StatusOK, "POST", fmt.Sprintf("/v1/call-tasks/%d/complete", second.ID), map[string]any{"outcome": "reached", "note": "냉장고 소음이 조금 있다고 하심"}, &done)
-	if done.Status != store.TaskCompleted || *done.Outcome != "reached" {
+	if done.Status != domain.TaskCompleted || *done.Outcome != "reached" {
 		t.Fatalf("completed task %+v", done)
 	}
 	// Completing twice with the same outcome is fine; another outcome is not.
@@ -143,10 +144,10 @@ func TestHappyCallEndToEnd(t *testing.T) {
 
 	eventually(t, 15*time.Second, "enrolment to end", func() bool {
 		s.must(http.StatusOK, "GET", "/v1/customers/c-1/journey", nil, &journey)
-		return journey.Enrolments[0].Status == store.EnrolmentEnded
+		return journey.Enrolments[0].Status == domain.EnrolmentEnded
 	})
 	j := journey.Enrolments[0]
-	if *j.Outcome != workflows.OutcomeCompleted || j.Next != nil {
+	if *j.Outcome != domain.OutcomeCompleted || j.Next != nil {
 		t.Fatalf("ended journey %+v", j)
 	}
 	var actions []string
@@ -168,9 +169,9 @@ func TestHappyCallEndToEnd(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "delivered status", func() bool {
 		for _, m := range j.Messages {
-			if m.Channel == store.ChannelSMS {
+			if m.Channel == domain.ChannelSMS {
 				cur, err := s.st.MessageByKey(context.Background(), m.IdempotencyKey)
-				if err != nil || cur.Status != store.MessageDelivered {
+				if err != nil || cur.Status != domain.MessageDelivered {
 					return false
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/twiliostandin"
 )
@@ -87,10 +88,10 @@ func TestInboundStopWhileEnrolmentSleeps(t *testing.T) {
 		return len(j.Enrolments) == 1 && len(j.Enrolments[0].Messages) >= 1
 	})
 	ad1 := j.Enrolments[0].Messages[0]
-	if ad1.Status != store.MessageSuppressed || ad1.ErrorMessage == nil || !strings.Contains(*ad1.ErrorMessage, "no consent: sms") {
+	if ad1.Status != domain.MessageSuppressed || ad1.ErrorMessage == nil || !strings.Contains(*ad1.ErrorMessage, "no consent: sms") {
 		t.Fatalf("first advertisement after STOP: %s %v", ad1.Status, ad1.ErrorMessage)
 	}
-	if j.Enrolments[0].Status != store.EnrolmentActive || len(j.Replies) != 1 || j.Replies[0].Keyword != store.KeywordStop ||
+	if j.Enrolments[0].Status != domain.EnrolmentActive || len(j.Replies) != 1 || j.Replies[0].Keyword != store.KeywordStop ||
 		!strings.Contains(j.Replies[0].Effect, "withdrawn") {
 		t.Fatalf("journey after STOP: %+v", j)
 	}

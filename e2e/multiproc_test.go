@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
-	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/twiliostandin"
 )
 
@@ -347,7 +347,7 @@ func TestTwoAPIsTwoWorkers(t *testing.T) {
 		}
 	}
 	var msgs, sent int
-	if err := st.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status IN ('sent', 'delivered', 'accepted', 'queued')) FROM messages WHERE channel = $1 AND enrolment_id IS NOT NULL`, store.ChannelSMS).
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status IN ('sent', 'delivered', 'accepted', 'queued')) FROM messages WHERE channel = $1 AND enrolment_id IS NOT NULL`, domain.ChannelSMS).
 		Scan(&msgs, &sent); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/workflows"
@@ -54,7 +55,7 @@ func TestSecondPurchaseEndToEnd(t *testing.T) {
 	if second := s.postPurchase("second-1", "c-new", "의류", time.Now(), http.StatusCreated); len(second.Enrolments) != 0 {
 		t.Fatalf("second purchase enrolled again: %+v", second.Enrolments)
 	}
-	e := s.waitOutcome(t, "c-new", prog.ID, workflows.OutcomeConverted, 15*time.Second)
+	e := s.waitOutcome(t, "c-new", prog.ID, domain.OutcomeConverted, 15*time.Second)
 	saveHistory(t, s.tc, e.WorkflowID, "secondpurchase.json")
 }
 
@@ -84,7 +85,7 @@ func TestDormantWakeupEndToEnd(t *testing.T) {
 		},
 	}}, &prog)
 	s.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/sweep", prog.ID), nil, nil)
-	e := s.waitOutcome(t, ids[0], prog.ID, workflows.OutcomeDormant, 40*time.Second)
+	e := s.waitOutcome(t, ids[0], prog.ID, domain.OutcomeDormant, 40*time.Second)
 	if got := s.smsTo(*c.Phone); len(got) != 2 || !strings.Contains(got[1], "쿠폰 ") {
 		t.Fatalf("sms %q", got)
 	}
@@ -135,7 +136,7 @@ func TestBirthdayEnrolmentEndToEnd(t *testing.T) {
 		if len(es) == 1 {
 			e = es[0]
 		}
-		return e.Status == store.EnrolmentActive
+		return e.Status == domain.EnrolmentActive
 	})
 	c, _ := s.st.CustomerByExternalID(context.Background(), "no-bday")
 	if es, _ := s.st.CustomerEnrolments(context.Background(), c.ID); len(es) != 0 {
@@ -169,7 +170,7 @@ func TestBirthdayEnrolmentEndToEnd(t *testing.T) {
 		t.Fatalf("sweep workflow id %s", sweepID)
 	}
 	s.must(http.StatusAccepted, "POST", fmt.Sprintf("/v1/programs/%d/stop", prog.ID), nil, nil)
-	s.waitOutcome(t, "bday", prog.ID, workflows.OutcomeStopped, 15*time.Second)
+	s.waitOutcome(t, "bday", prog.ID, domain.OutcomeStopped, 15*time.Second)
 	saveHistory(t, s.tc, e.WorkflowID, "birthday.json")
 	saveHistory(t, s.tc, sweepID, "sweep.json")
 }

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
-	"github.com/dangol/dangol/workflows"
 )
 
 // seedCustomers creates n customers with SMS consent whose only purchase
@@ -131,7 +131,7 @@ func TestWelcomeBackEnrolledBySchedule(t *testing.T) {
 	s.postPurchase("back-1", buyer, "의류", time.Now(), http.StatusCreated)
 	eventually(t, 10*time.Second, "purchase conversion", func() bool {
 		e := s.enrolmentOf(t, buyer, prog.ID)
-		return e.Outcome != nil && *e.Outcome == workflows.OutcomeConverted
+		return e.Outcome != nil && *e.Outcome == domain.OutcomeConverted
 	})
 
 	// Another redeems the coupon at the till.
@@ -151,7 +151,7 @@ func TestWelcomeBackEnrolledBySchedule(t *testing.T) {
 	s.must(http.StatusConflict, "POST", "/v1/coupons/"+code+"/redeem", map[string]any{"order_id": "pos-78"}, nil)
 	eventually(t, 10*time.Second, "coupon conversion", func() bool {
 		e := s.enrolmentOf(t, redeemer, prog.ID)
-		return e.Outcome != nil && *e.Outcome == workflows.OutcomeConverted
+		return e.Outcome != nil && *e.Outcome == domain.OutcomeConverted
 	})
 
 	// The rest get a reminder and then expire; the converted two get none.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -76,10 +77,10 @@ func (p *Places) Customer(c store.Customer) Customer {
 	}
 	country := compliance.CountryOf(deref(c.Country), deref(c.Phone), p.settings)
 	out := Customer{ID: c.ID, Loc: loc, Country: country,
-		SMS: c.Consents(store.ChannelSMS), Email: c.Consents(store.ChannelEmail),
+		SMS: c.Consents(domain.ChannelSMS), Email: c.Consents(domain.ChannelEmail),
 		Phone: deref(c.Phone) != "", Mail: deref(c.Email) != "",
 		Night: c.NightConsent(), OptedOut: c.OptedOut()}
-	out.Call = c.Consents(store.ChannelCall) && out.Phone
+	out.Call = c.Consents(domain.ChannelCall) && out.Phone
 	if c.Birthday != nil {
 		_, out.BirthMonth, out.BirthDay = c.Birthday.Date()
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/forecast"
 	"github.com/dangol/dangol/programs"
@@ -64,22 +65,22 @@ func customers() []store.Customer {
 		}
 		switch i % 6 {
 		case 0:
-			grant(store.ChannelSMS)
-			grant(store.ChannelEmail)
-			grant(store.ChannelCall)
+			grant(domain.ChannelSMS)
+			grant(domain.ChannelEmail)
+			grant(domain.ChannelCall)
 		case 1:
-			grant(store.ChannelSMS)
+			grant(domain.ChannelSMS)
 		case 2:
-			grant(store.ChannelEmail)
-			grant(store.ChannelCall)
+			grant(domain.ChannelEmail)
+			grant(domain.ChannelCall)
 		case 3:
-			grant(store.ChannelSMS)
-			grant(store.ChannelNight)
-			grant(store.ChannelCall)
+			grant(domain.ChannelSMS)
+			grant(domain.ChannelNight)
+			grant(domain.ChannelCall)
 		case 4: // nothing: opted out
 		case 5:
-			grant(store.ChannelEmail)
-			grant(store.ChannelSMS)
+			grant(domain.ChannelEmail)
+			grant(domain.ChannelSMS)
 		}
 		if i%4 != 3 {
 			b := time.Date(1990, time.Month(1+i%12), 1+(i*7)%28, 0, 0, 0, 0, time.UTC)
@@ -394,34 +395,34 @@ func (r *run) execute(c store.Customer, start time.Time, name string, input any,
 		func(context.Context, int64, string) error { endedAt = env.Now(); return nil })
 	env.OnActivity(acts.CreateCallTask, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.CallTaskRequest) (int64, error) {
-			if !c.Consents(store.ChannelCall) || c.Phone == nil {
+			if !c.Consents(domain.ChannelCall) || c.Phone == nil {
 				return 0, nil
 			}
 			tasked[req.TouchKey] = true
 			if i := r.week(env.Now()); i >= 0 {
 				r.f.Weeks[i].CallTasks[storeName]++
-				r.trace = append(r.trace, forecast.Event{CustomerID: c.ID, At: env.Now(), Channel: store.ChannelCall, Store: storeName})
+				r.trace = append(r.trace, forecast.Event{CustomerID: c.ID, At: env.Now(), Channel: domain.ChannelCall, Store: storeName})
 			}
 			return 1, nil
 		})
-	env.OnActivity(acts.CloseCallTask, mock.Anything, mock.Anything).Return(activities.CallTaskState{Status: store.TaskExpired}, nil)
+	env.OnActivity(acts.CloseCallTask, mock.Anything, mock.Anything).Return(activities.CallTaskState{Status: domain.TaskExpired}, nil)
 	env.OnActivity(acts.SendMessage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.SendRequest) (activities.SendResult, error) {
 			now := env.Now()
 			marketing := req.Purpose == compliance.PurposeMarketing
 			address := c.Phone
-			if req.Channel == store.ChannelEmail {
+			if req.Channel == domain.ChannelEmail {
 				address = c.Email
 			}
 			if (marketing && !c.Consents(req.Channel)) || address == nil {
-				return activities.SendResult{Status: store.MessageSuppressed}, nil
+				return activities.SendResult{Status: domain.MessageSuppressed}, nil
 			}
 			hold := func(at time.Time) (activities.SendResult, error) {
 				if req.LastTry {
-					return activities.SendResult{Status: store.MessageSuppressed}, nil
+					return activities.SendResult{Status: domain.MessageSuppressed}, nil
 				}
 				r.holds++
-				return activities.SendResult{Status: store.MessageHeld, NotBefore: at}, nil
+				return activities.SendResult{Status: domain.MessageHeld, NotBefore: at}, nil
 			}
 			if at, held := compliance.Release(now, loc, country, req.Purpose, c.NightConsent(), r.settings, c.ID); held {
 				return hold(at)
@@ -447,13 +448,13 @@ func (r *run) execute(c store.Customer, start time.Time, name string, input any,
 				switch {
 				case fallback:
 					w.FallbackSMS++
-				case req.Channel == store.ChannelSMS:
+				case req.Channel == domain.ChannelSMS:
 					w.SMS++
 				default:
 					w.Email++
 				}
 			}
-			return activities.SendResult{MessageID: 1, Status: store.MessageQueued}, nil
+			return activities.SendResult{MessageID: 1, Status: domain.MessageQueued}, nil
 		})
 	env.ExecuteWorkflow(name, input)
 	if !env.IsWorkflowCompleted() {

@@ -6,9 +6,9 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
-	"github.com/dangol/dangol/store"
 )
 
 // maxHolds is workflows' bound on how often one message is held: the
@@ -119,7 +119,7 @@ func (w *walk) send(channel, purpose string, ifUnanswered bool) {
 func (w *walk) verdict(channel, purpose string, lastTry bool) (release time.Time, held, sent bool) {
 	marketing := purpose == compliance.PurposeMarketing
 	consent, address := w.c.SMS, w.c.Phone
-	if channel == store.ChannelEmail {
+	if channel == domain.ChannelEmail {
 		consent, address = w.c.Email, w.c.Mail
 	}
 	hold := func(at time.Time) (time.Time, bool, bool) {
@@ -159,7 +159,7 @@ func (w *walk) decorates(channel, purpose string) error {
 		return err
 	}
 	d := compliance.Decoration{Country: w.c.Country, Purpose: purpose, Channel: channel, Settings: w.in.Settings}
-	if purpose == compliance.PurposeMarketing && channel == store.ChannelEmail && w.in.CanSignLinks {
+	if purpose == compliance.PurposeMarketing && channel == domain.ChannelEmail && w.in.CanSignLinks {
 		d.UnsubscribeURL, d.PreferencesURL = "https://forecast.invalid/u", "https://forecast.invalid/p"
 	}
 	_, _, err := compliance.Decorate(d, "subject", "text")
@@ -181,7 +181,7 @@ func (w *walk) count(channel string, ifUnanswered bool) {
 	switch {
 	case ifUnanswered:
 		w.f.Weeks[i].FallbackSMS += w.weight
-	case channel == store.ChannelSMS:
+	case channel == domain.ChannelSMS:
 		w.f.Weeks[i].SMS += w.weight
 	default:
 		w.f.Weeks[i].Email += w.weight
@@ -192,7 +192,7 @@ func (w *walk) callTask(at time.Time) {
 	if i := w.f.week(at); i >= 0 {
 		w.f.Weeks[i].CallTasks[w.store] += w.weight
 		if w.in.Trace != nil {
-			w.in.Trace(Event{CustomerID: w.c.ID, At: at, Channel: store.ChannelCall, Store: w.store})
+			w.in.Trace(Event{CustomerID: w.c.ID, At: at, Channel: domain.ChannelCall, Store: w.store})
 		}
 	}
 }
@@ -215,10 +215,10 @@ func (w *walk) happyCall(steps []programs.Step, callWindow programs.Offset, purc
 		}
 		due, purpose := w.now, enrol.HappyCallPurpose(step)
 		if step.SMS {
-			w.send(store.ChannelSMS, purpose, false)
+			w.send(domain.ChannelSMS, purpose, false)
 		}
 		if step.Email {
-			w.send(store.ChannelEmail, purpose, false)
+			w.send(domain.ChannelEmail, purpose, false)
 		}
 		if !step.Call {
 			continue
@@ -226,7 +226,7 @@ func (w *walk) happyCall(steps []programs.Step, callWindow programs.Offset, purc
 		if !w.c.Call {
 			// No call consent: the fallback SMS instead, at once.
 			if step.Fallback && w.waitFor(due) {
-				w.send(store.ChannelSMS, purpose, false)
+				w.send(domain.ChannelSMS, purpose, false)
 			}
 			continue
 		}
@@ -236,7 +236,7 @@ func (w *walk) happyCall(steps []programs.Step, callWindow programs.Offset, purc
 			w.now = expires
 		}
 		if step.Fallback && w.waitFor(expires) {
-			w.send(store.ChannelSMS, purpose, true)
+			w.send(domain.ChannelSMS, purpose, true)
 		}
 	}
 }
@@ -295,11 +295,11 @@ func (w *walk) birthday(p enrol.BirthdayPlan) {
 				card = enrol.CardSkipped
 				continue
 			}
-			w.send(store.ChannelEmail, p.Purpose(programs.StepCard), false)
+			w.send(domain.ChannelEmail, p.Purpose(programs.StepCard), false)
 			card = enrol.CardSent
 			continue
 		}
-		w.send(store.ChannelSMS, p.Purpose(programs.StepGreeting), false)
+		w.send(domain.ChannelSMS, p.Purpose(programs.StepGreeting), false)
 		// The next year's run: a new input, no progress carried.
 		w.lastSent, w.lastPlanned = time.Time{}, time.Time{}
 		year, card, _ = p.BirthdayYear(w.now, m, d, year+1, enrol.CardPending, w.c.Loc)

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/dangol/dangol/compliance"
-	"github.com/dangol/dangol/store"
+	"github.com/dangol/dangol/domain"
 )
 
 // Outcomes with a column of their own; any other outcome is counted in
@@ -57,7 +57,7 @@ func fixedColumns() []column {
 		}
 		return count(n)
 	}})
-	for _, ch := range []string{store.ChannelSMS, store.ChannelEmail} {
+	for _, ch := range []string{domain.ChannelSMS, domain.ChannelEmail} {
 		for _, b := range []struct {
 			name string
 			get  func(c *Channel) int64
@@ -74,7 +74,7 @@ func fixedColumns() []column {
 			cols = append(cols, column{ch + "_" + b.name, func(f Figures) string { return count(b.get(f.Messages[ch])) }})
 		}
 	}
-	cols = append(cols, column{"sms_segments_sent", func(f Figures) string { return count(f.Messages[store.ChannelSMS].SegmentsSent) }})
+	cols = append(cols, column{"sms_segments_sent", func(f Figures) string { return count(f.Messages[domain.ChannelSMS].SegmentsSent) }})
 	for _, r := range csvReasons {
 		cols = append(cols, column{r.column, func(f Figures) string { return count(heldBack(f, r.reason)) }})
 	}
@@ -101,9 +101,9 @@ func fixedColumns() []column {
 		ct("call_tasks_overdue", func(c CallTasks) int64 { return c.Overdue }),
 		ct("call_tasks_expired", func(c CallTasks) int64 { return c.Expired }),
 		ct("call_tasks_cancelled", func(c CallTasks) int64 { return c.Cancelled }),
-		ct("call_outcome_reached", func(c CallTasks) int64 { return c.Outcomes[store.OutcomeReached] }),
-		ct("call_outcome_no_answer", func(c CallTasks) int64 { return c.Outcomes[store.OutcomeNoAnswer] }),
-		ct("call_outcome_complaint", func(c CallTasks) int64 { return c.Outcomes[store.OutcomeComplaint] }),
+		ct("call_outcome_reached", func(c CallTasks) int64 { return c.Outcomes[domain.OutcomeReached] }),
+		ct("call_outcome_no_answer", func(c CallTasks) int64 { return c.Outcomes[domain.OutcomeNoAnswer] }),
+		ct("call_outcome_complaint", func(c CallTasks) int64 { return c.Outcomes[domain.OutcomeComplaint] }),
 		column{"coupons_issued", func(f Figures) string { return count(f.Coupons.Issued) }},
 		column{"coupons_redeemed", func(f Figures) string { return count(f.Coupons.Redeemed) }},
 		column{"coupon_redemption_rate", func(f Figures) string { return rate(f.Coupons.RedemptionRate) }},

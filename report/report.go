@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/uplift"
 )
@@ -149,8 +150,8 @@ type acc struct {
 func newAcc(name string) *acc {
 	return &acc{
 		f: Figures{Store: name, Enrolments: Enrolments{Finished: map[string]int64{}},
-			Messages:  map[string]*Channel{store.ChannelSMS: newChannel(), store.ChannelEmail: newChannel()},
-			CallTasks: CallTasks{Outcomes: map[string]int64{store.OutcomeReached: 0, store.OutcomeNoAnswer: 0, store.OutcomeComplaint: 0}},
+			Messages:  map[string]*Channel{domain.ChannelSMS: newChannel(), domain.ChannelEmail: newChannel()},
+			CallTasks: CallTasks{Outcomes: map[string]int64{domain.OutcomeReached: 0, domain.OutcomeNoAnswer: 0, domain.OutcomeComplaint: 0}},
 		},
 		treatedRev: map[string]*big.Rat{}, ctrlRev: map[string]*big.Rat{}, redeemedRev: map[string]*big.Rat{}, steps: map[string]*Step{},
 	}
@@ -166,7 +167,7 @@ func (a *acc) add(fig *store.ReportFigures) {
 		switch {
 		case e.Control:
 			f.Enrolments.Control += e.N
-		case e.Status == store.EnrolmentEnded:
+		case e.Status == domain.EnrolmentEnded:
 			f.Enrolments.Treated += e.N
 			f.Enrolments.Finished[e.Outcome] += e.N
 		default:
@@ -199,20 +200,20 @@ func (a *acc) add(fig *store.ReportFigures) {
 		ch.ByStatus[m.Status] += m.N
 		ch.SegmentsSent += m.Segments
 		switch m.Status {
-		case store.MessagePending, store.MessageSending, store.MessageAccepted, store.MessageQueued, "scheduled":
+		case domain.MessagePending, domain.MessageSending, domain.MessageAccepted, domain.MessageQueued, "scheduled":
 			ch.InFlight += m.N
-		case store.MessageSent:
+		case domain.MessageSent:
 			ch.Sent += m.N
-		case store.MessageDelivered, "read", "partially_delivered":
+		case domain.MessageDelivered, "read", "partially_delivered":
 			ch.Delivered += m.N
-		case store.MessageFailed, store.MessageUndelivered, "canceled":
+		case domain.MessageFailed, domain.MessageUndelivered, "canceled":
 			ch.Failed += m.N
-		case store.MessageAmbiguous:
+		case domain.MessageAmbiguous:
 			ch.Ambiguous += m.N
-		case store.MessageHeld:
+		case domain.MessageHeld:
 			ch.Held += m.N
 			ch.HeldBack[m.Reason] += m.N
-		case store.MessageSuppressed:
+		case domain.MessageSuppressed:
 			ch.Suppressed += m.N
 			ch.HeldBack[m.Reason] += m.N
 		}
@@ -220,17 +221,17 @@ func (a *acc) add(fig *store.ReportFigures) {
 	for _, t := range fig.CallTasks {
 		c := &f.CallTasks
 		c.Created += t.N
-		if t.Kind == store.TaskEscalation {
+		if t.Kind == domain.TaskEscalation {
 			c.Escalations += t.N
 		}
 		switch t.Status {
-		case store.TaskCompleted:
+		case domain.TaskCompleted:
 			c.Completed += t.N
-		case store.TaskOpen:
+		case domain.TaskOpen:
 			c.Open += t.N
-		case store.TaskExpired:
+		case domain.TaskExpired:
 			c.Expired += t.N
-		case store.TaskCancelled:
+		case domain.TaskCancelled:
 			c.Cancelled += t.N
 		}
 		c.CompletedInTime += t.InTime

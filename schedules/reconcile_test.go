@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/schedules"
 	"github.com/dangol/dangol/store"
@@ -41,9 +42,9 @@ func TestReconcileScheduleFetchesLostDeliveryReports(t *testing.T) {
 		}
 		key := fmt.Sprintf("reconcile/%d", i)
 		keys = append(keys, key)
-		res, err := acts.SendMessage(ctx, activities.SendRequest{Key: key, Channel: store.ChannelSMS, CustomerID: cust.ID,
+		res, err := acts.SendMessage(ctx, activities.SendRequest{Key: key, Channel: domain.ChannelSMS, CustomerID: cust.ID,
 			Template: activities.TemplateRef{ProgramID: p.ID, Version: 1, Step: "t1", Field: activities.FieldSMS}})
-		if err != nil || res.Status != store.MessageQueued {
+		if err != nil || res.Status != domain.MessageQueued {
 			t.Fatalf("send %d: %+v %v", i, res, err)
 		}
 	}
@@ -56,7 +57,7 @@ func TestReconcileScheduleFetchesLostDeliveryReports(t *testing.T) {
 	}
 	time.Sleep(1100 * time.Millisecond) // past QuietFor below
 	for _, k := range keys {
-		if m, _ := st.MessageByKey(ctx, k); m.Status != store.MessageQueued {
+		if m, _ := st.MessageByKey(ctx, k); m.Status != domain.MessageQueued {
 			t.Fatalf("%s is %s before reconciling, want queued (callbacks were off)", k, m.Status)
 		}
 	}
@@ -118,7 +119,7 @@ func TestReconcileScheduleFetchesLostDeliveryReports(t *testing.T) {
 	}
 	for _, k := range keys {
 		m, err := st.MessageByKey(ctx, k)
-		if err != nil || m.Status != store.MessageDelivered {
+		if err != nil || m.Status != domain.MessageDelivered {
 			t.Fatalf("%s: %s %v, want delivered", k, m.Status, err)
 		}
 		events, err := st.MessageEvents(ctx, m.ID)
@@ -126,7 +127,7 @@ func TestReconcileScheduleFetchesLostDeliveryReports(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := events[len(events)-1]
-		if last.Status != store.MessageDelivered || last.Detail["source"] != "reconcile" {
+		if last.Status != domain.MessageDelivered || last.Detail["source"] != "reconcile" {
 			t.Fatalf("%s: last event %+v, want delivered from reconcile", k, last)
 		}
 	}

@@ -5,24 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// Call task kinds, roles, statuses and outcomes.
-const (
-	TaskHappyCall  = "happy_call"
-	TaskEscalation = "escalation"
-
-	RoleStaff        = "staff"
-	RoleStoreManager = "store_manager"
-
-	TaskOpen      = "open"
-	TaskCompleted = "completed"
-	TaskExpired   = "expired"
-	TaskCancelled = "cancelled"
-
-	OutcomeReached   = "reached"
-	OutcomeNoAnswer  = "no_answer"
-	OutcomeComplaint = "complaint"
+	"github.com/dangol/dangol/domain"
 )
 
 // CallTask is a phone call store staff owe a customer.
@@ -90,10 +74,10 @@ func (s *Store) CompleteCallTask(ctx context.Context, id int64, outcome, note st
 		if err != nil {
 			return err
 		}
-		if t.Status == TaskCompleted && t.Outcome != nil && *t.Outcome == outcome {
+		if t.Status == domain.TaskCompleted && t.Outcome != nil && *t.Outcome == outcome {
 			return nil
 		}
-		if t.Status != TaskOpen {
+		if t.Status != domain.TaskOpen {
 			return ErrConflict
 		}
 		if _, err := tx.Exec(ctx, `UPDATE call_tasks SET status = 'completed', outcome = $2, note = $3, completed_at = now() WHERE id = $1`, id, outcome, note); err != nil {

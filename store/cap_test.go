@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 )
@@ -25,7 +26,7 @@ func TestMarketingCapIsAtomic(t *testing.T) {
 	const n = 12
 	ids := make([]int64, n)
 	for i := range ids {
-		m, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: fmt.Sprintf("cap:%d", i), CustomerID: c.ID, Channel: store.ChannelSMS,
+		m, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: fmt.Sprintf("cap:%d", i), CustomerID: c.ID, Channel: domain.ChannelSMS,
 			Recipient: phone, Body: "x", Purpose: "marketing"})
 		if err != nil {
 			t.Fatal(err)
@@ -65,7 +66,7 @@ func TestMarketingCapIsAtomic(t *testing.T) {
 		}
 	}
 	// No marketing at all: never frees.
-	none, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: "cap:none", CustomerID: c.ID, Channel: store.ChannelSMS,
+	none, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: "cap:none", CustomerID: c.ID, Channel: domain.ChannelSMS,
 		Recipient: phone, Body: "x", Purpose: "marketing"})
 	if err != nil {
 		t.Fatal(err)

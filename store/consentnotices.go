@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dangol/dangol/domain"
 )
 
 // Kinds of consent notice.
@@ -36,7 +38,7 @@ var NoticeStatuses = []string{NoticeStatusDue, NoticeStatusSending, NoticeStatus
 // AdvertisingChannels are the channels whose consent is consent to
 // advertising; the latest grant among them starts the reconfirmation
 // cycle.
-var AdvertisingChannels = []string{ChannelSMS, ChannelEmail}
+var AdvertisingChannels = []string{domain.ChannelSMS, domain.ChannelEmail}
 
 // MaxConsentsDueLimit bounds a page of due consents.
 const MaxConsentsDueLimit = 500

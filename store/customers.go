@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dangol/dangol/domain"
 )
 
 // Consent is one channel's permission with when and where it was given or
@@ -15,17 +17,6 @@ type Consent struct {
 	At      time.Time `json:"at"`
 	Source  string    `json:"source"`
 }
-
-// Channels a customer can consent to.
-const (
-	ChannelSMS   = "sms"
-	ChannelEmail = "email"
-	ChannelCall  = "call"
-	// ChannelNight is the Korean night-time advertising consent
-	// (21:00-08:00), given separately from a channel's; it is no channel
-	// to send on.
-	ChannelNight = "night"
-)
 
 // Customer is a person a store sells to.
 type Customer struct {
@@ -93,14 +84,14 @@ func (c Customer) Consents(channel string) bool {
 // NightConsent reports whether the customer gave the separate night-time
 // advertising consent, which lifts Korean quiet hours for them.
 func (c Customer) NightConsent() bool {
-	return c.Consent[ChannelNight].Granted
+	return c.Consent[domain.ChannelNight].Granted
 }
 
 // OptedOut reports whether every channel is withdrawn (or none granted).
 // Night-time consent alone allows no channel, so it does not count.
 func (c Customer) OptedOut() bool {
 	for ch, v := range c.Consent {
-		if v.Granted && ch != ChannelNight {
+		if v.Granted && ch != domain.ChannelNight {
 			return false
 		}
 	}

@@ -8,13 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Enrolment statuses.
-const (
-	EnrolmentPending = "pending" // stored, workflow start not yet confirmed
-	EnrolmentActive  = "active"
-	EnrolmentEnded   = "ended"
-)
-
 // Enrolment is one customer's run through a program.
 type Enrolment struct {
 	ID             int64      `json:"id"`

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 )
@@ -37,14 +38,14 @@ func TestProviderReportTextIsRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	send := func(key, sid string) store.Message {
-		m, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: key, CustomerID: c.ID, Channel: store.ChannelSMS, Recipient: phone, Body: "안녕하세요", Purpose: "service"})
+		m, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: key, CustomerID: c.ID, Channel: domain.ChannelSMS, Recipient: phone, Body: "안녕하세요", Purpose: "service"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.MarkSending(ctx, m.ID); err != nil {
 			t.Fatal(err)
 		}
-		if m, err = st.MarkAccepted(ctx, m.ID, sid, store.MessageQueued); err != nil {
+		if m, err = st.MarkAccepted(ctx, m.ID, sid, domain.MessageQueued); err != nil {
 			t.Fatal(err)
 		}
 		return m
@@ -67,7 +68,7 @@ func TestProviderReportTextIsRedacted(t *testing.T) {
 		return strings.Join(out, "|")
 	}
 	a := send("a", "SM00000000000000000000000000000001")
-	if _, err := st.ApplyProviderReport(ctx, store.ProviderReport{ProviderID: "SM00000000000000000000000000000001", Status: store.MessageUndelivered,
+	if _, err := st.ApplyProviderReport(ctx, store.ProviderReport{ProviderID: "SM00000000000000000000000000000001", Status: domain.MessageUndelivered,
 		ErrorCode: "30003", ErrorMessage: "Unreachable destination 821012345678", Source: "reconcile"}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestProviderReportTextIsRedacted(t *testing.T) {
 	if _, err := st.EraseCustomer(ctx, "c-1", "test", "control", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ApplyProviderReport(ctx, store.ProviderReport{ProviderID: "SM00000000000000000000000000000002", Status: store.MessageUndelivered,
+	if _, err := st.ApplyProviderReport(ctx, store.ProviderReport{ProviderID: "SM00000000000000000000000000000002", Status: domain.MessageUndelivered,
 		ErrorCode: "30003", ErrorMessage: "Unreachable destination 010-1234-5678", Source: "twilio"}); err != nil {
 		t.Fatal(err)
 	}

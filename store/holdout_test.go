@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -36,11 +37,11 @@ func TestEnrolCustomersControl(t *testing.T) {
 	}
 	for _, e := range got {
 		if held(e.CustomerID) {
-			if !e.Control || e.Status != store.EnrolmentEnded || e.Outcome == nil || *e.Outcome != store.OutcomeControl ||
+			if !e.Control || e.Status != domain.EnrolmentEnded || e.Outcome == nil || *e.Outcome != store.OutcomeControl ||
 				e.StartedAt == nil || e.EndedAt == nil || !e.StartedAt.Equal(e.CreatedAt) || !e.EndedAt.Equal(e.CreatedAt) {
 				t.Fatalf("held-out enrolment %+v", e)
 			}
-		} else if e.Control || e.Status != store.EnrolmentPending || e.Outcome != nil {
+		} else if e.Control || e.Status != domain.EnrolmentPending || e.Outcome != nil {
 			t.Fatalf("treated enrolment %+v", e)
 		}
 	}

@@ -7,28 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// Message statuses. pending and sending are ours; queued, sent, delivered,
-// undelivered and failed are the provider's; suppressed means a rule (no
-// consent, no address) kept the message from being sent; ambiguous means a
-// mail's SMTP exchange was cut after the message could have been taken,
-// so nobody knows whether it went out (it is not sent again).
-const (
-	MessagePending     = "pending"
-	MessageSending     = "sending"
-	MessageAccepted    = "accepted"
-	MessageQueued      = "queued"
-	MessageAmbiguous   = "ambiguous"
-	MessageSent        = "sent"
-	MessageDelivered   = "delivered"
-	MessageUndelivered = "undelivered"
-	MessageFailed      = "failed"
-	MessageSuppressed  = "suppressed"
-	// MessageHeld: a rule holds the message until NotBefore (quiet hours,
-	// the frequency cap); nothing was sent, and the workflow asks again
-	// then. Not in flight: the reconcile job leaves it alone.
-	MessageHeld = "held"
+	"github.com/dangol/dangol/domain"
 )
 
 // Error codes dangol itself records on a message (providers' codes are
@@ -48,9 +28,9 @@ const (
 // (one Twilio adds later) ranks 0: kept in the history, never applied.
 // ambiguous ranks below sent so that a late, definite answer replaces it.
 var statusRank = map[string]int{
-	MessagePending: 0, MessageHeld: 0, MessageSending: 1, MessageAccepted: 2, MessageQueued: 2, "scheduled": 2,
-	MessageAmbiguous: 3, MessageSent: 4, MessageDelivered: 5, "read": 5, "partially_delivered": 5,
-	MessageUndelivered: 6, MessageFailed: 6, MessageSuppressed: 6, "canceled": 6,
+	domain.MessagePending: 0, domain.MessageHeld: 0, domain.MessageSending: 1, domain.MessageAccepted: 2, domain.MessageQueued: 2, "scheduled": 2,
+	domain.MessageAmbiguous: 3, domain.MessageSent: 4, domain.MessageDelivered: 5, "read": 5, "partially_delivered": 5,
+	domain.MessageUndelivered: 6, domain.MessageFailed: 6, domain.MessageSuppressed: 6, "canceled": 6,
 }
 
 // Message is one SMS or mail, keyed by the business event that caused it.
@@ -114,7 +94,7 @@ func (s *Store) ClaimMessage(ctx context.Context, m Message) (Message, error) {
 			ON CONFLICT (idempotency_key) DO NOTHING RETURNING `+messageCols+`),
 		e AS (INSERT INTO message_events (message_id, status) SELECT id, $8 FROM m)
 		SELECT * FROM m`,
-		m.IdempotencyKey, m.EnrolmentID, m.CustomerID, m.Channel, m.Recipient, m.Subject, m.Body, MessagePending,
+		m.IdempotencyKey, m.EnrolmentID, m.CustomerID, m.Channel, m.Recipient, m.Subject, m.Body, domain.MessagePending,
 		m.Purpose, m.Segments, m.Encoding, m.UnsubscribeURL))
 	if err == ErrNotFound {
 		return s.MessageByKey(ctx, m.IdempotencyKey)
@@ -167,7 +147,7 @@ func (s *Store) addEvent(ctx context.Context, q querier, id int64, status string
 // timeout), so the reason survives an attempt that later fails for want
 // of time. It changes no status.
 func (s *Store) NoteAttemptFailed(ctx context.Context, id int64, attempt int32, reason string) error {
-	_, err := s.addEvent(ctx, s.pool, id, MessageSending, map[string]string{"attempt_failed": reason}, fmt.Sprintf("attempt-failed:%d", attempt))
+	_, err := s.addEvent(ctx, s.pool, id, domain.MessageSending, map[string]string{"attempt_failed": reason}, fmt.Sprintf("attempt-failed:%d", attempt))
 	return err
 }
 
@@ -177,7 +157,7 @@ func (s *Store) NoteAttemptFailed(ctx context.Context, id int64, attempt int32, 
 func (s *Store) Hold(ctx context.Context, id int64, reason string, notBefore time.Time) (Message, error) {
 	return s.updateMessage(ctx, `UPDATE messages SET status = 'held', error_code = 'held', error_message = $2,
 		not_before = $3, updated_at = now() WHERE id = $1 AND status IN ('pending', 'held')`, []any{id, reason, notBefore},
-		MessageHeld, map[string]string{"reason": reason, "not_before": notBefore.UTC().Format(time.RFC3339)})
+		domain.MessageHeld, map[string]string{"reason": reason, "not_before": notBefore.UTC().Format(time.RFC3339)})
 }
 
 // Unhold makes a held message pending again with its text rendered anew
@@ -233,7 +213,7 @@ func markSendingSQL(from string) string {
 // channel answered that it did not take it, so a retry may send.
 func (s *Store) MarkNotSent(ctx context.Context, id int64, reason string) (Message, error) {
 	return s.updateMessage(ctx, `UPDATE messages SET status = 'pending', updated_at = now()
-		WHERE id = $1 AND status = 'sending'`, []any{id}, MessagePending, map[string]string{"not_sent": reason})
+		WHERE id = $1 AND status = 'sending'`, []any{id}, domain.MessagePending, map[string]string{"not_sent": reason})
 }
 
 // MarkAmbiguous records that a message may or may not have gone out (an
@@ -242,15 +222,15 @@ func (s *Store) MarkNotSent(ctx context.Context, id int64, reason string) (Messa
 func (s *Store) MarkAmbiguous(ctx context.Context, id int64, reason string) (Message, error) {
 	return s.updateMessage(ctx, `UPDATE messages SET status = 'ambiguous', error_code = $2, error_message = $3, updated_at = now()
 		WHERE id = $1 AND status = 'sending'`, []any{id, CodeOutcomeUnknown, reason},
-		MessageAmbiguous, map[string]string{"code": CodeOutcomeUnknown, "reason": reason})
+		domain.MessageAmbiguous, map[string]string{"code": CodeOutcomeUnknown, "reason": reason})
 }
 
 // adoptable reports whether a message without a provider id may take the
 // one a provider reports for it: it is still being sent, or dangol gave
 // up on it only because its retries ran out.
 func adoptable(m Message) bool {
-	return m.ProviderID == nil && (m.Status == MessagePending || m.Status == MessageSending ||
-		m.Status == MessageAmbiguous || (m.Status == MessageFailed && m.ErrorCode != nil && *m.ErrorCode == CodeRetryBudget))
+	return m.ProviderID == nil && (m.Status == domain.MessagePending || m.Status == domain.MessageSending ||
+		m.Status == domain.MessageAmbiguous || (m.Status == domain.MessageFailed && m.ErrorCode != nil && *m.ErrorCode == CodeRetryBudget))
 }
 
 // MarkAccepted stores the provider's id and first status. It never moves
@@ -293,7 +273,7 @@ func (s *Store) MarkAccepted(ctx context.Context, id int64, providerID, status s
 				if err != nil {
 					return err
 				}
-				_, err = s.addEvent(ctx, tx, id, MessageFailed, map[string]string{"code": CodeDuplicateProviderID, "reason": reason, "provider_id": providerID}, "")
+				_, err = s.addEvent(ctx, tx, id, domain.MessageFailed, map[string]string{"code": CodeDuplicateProviderID, "reason": reason, "provider_id": providerID}, "")
 				return err
 			}
 			if notFound(err) != ErrNotFound {
@@ -329,7 +309,7 @@ func (s *Store) MarkFinal(ctx context.Context, id int64, status, code, reason st
 func (s *Store) GiveUp(ctx context.Context, id int64, reason string) (Message, error) {
 	return s.updateMessage(ctx, `UPDATE messages SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
 		WHERE id = $1 AND status IN ('pending', 'sending')`, []any{id, CodeRetryBudget, reason},
-		MessageFailed, map[string]string{"code": CodeRetryBudget, "reason": reason})
+		domain.MessageFailed, map[string]string{"code": CodeRetryBudget, "reason": reason})
 }
 
 // ProviderReport is what the provider says about one of its messages: a
@@ -411,11 +391,11 @@ func (s *Store) ApplyProviderReport(ctx context.Context, r ProviderReport) (Mess
 		}
 		var status string
 		switch {
-		case adopt && statusRank[r.Status] > statusRank[MessageSending]:
+		case adopt && statusRank[r.Status] > statusRank[domain.MessageSending]:
 			status = r.Status
 		case adopt:
 			// The provider has it, whatever it calls its state.
-			status = MessageQueued
+			status = domain.MessageQueued
 		case statusRank[r.Status] > statusRank[m.Status]:
 			status = r.Status
 		default:
@@ -425,7 +405,7 @@ func (s *Store) ApplyProviderReport(ctx context.Context, r ProviderReport) (Mess
 		if adopt {
 			code, reason = nil, nil
 		}
-		if status == MessageFailed || status == MessageUndelivered {
+		if status == domain.MessageFailed || status == domain.MessageUndelivered {
 			if r.ErrorCode != "" {
 				code = &r.ErrorCode
 			}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dangol/dangol/domain"
 )
 
 // SourceOptOutList is the consent source of a withdrawal from an 080
@@ -17,7 +19,7 @@ const SourceOptOutList = "080"
 // proved the phone number is theirs by calling from it, and it is the
 // number SMS and calls reach; a mailbox is not named by the list (mail has
 // its own unsubscribe link).
-var OptOutChannels = []string{ChannelSMS, ChannelCall}
+var OptOutChannels = []string{domain.ChannelSMS, domain.ChannelCall}
 
 // OptOut is one row of an 080 opt-out list, already validated: a
 // normalised E.164 phone, when the customer called, and the source.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 )
@@ -26,7 +27,7 @@ func TestTakeMarketingPlaceAndMarkSendingIsAtomic(t *testing.T) {
 	const n, max = 10, 2
 	ids := make([]int64, n)
 	for i := range ids {
-		m, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: fmt.Sprintf("cap-send:%d", i), CustomerID: c.ID, Channel: store.ChannelSMS,
+		m, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: fmt.Sprintf("cap-send:%d", i), CustomerID: c.ID, Channel: domain.ChannelSMS,
 			Recipient: phone, Body: "x", Purpose: "marketing"})
 		if err != nil {
 			t.Fatal(err)
@@ -44,7 +45,7 @@ func TestTakeMarketingPlaceAndMarkSendingIsAtomic(t *testing.T) {
 			switch {
 			case err != nil:
 				t.Error(err)
-			case ok && (m.ID != id || m.Status != store.MessageSending || m.Attempts != 1):
+			case ok && (m.ID != id || m.Status != domain.MessageSending || m.Attempts != 1):
 				t.Errorf("message %d passed and came back %+v, want it sending, attempt 1", id, m)
 			case ok:
 				passed = append(passed, id)
@@ -70,9 +71,9 @@ func TestTakeMarketingPlaceAndMarkSendingIsAtomic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, events := store.MessagePending, 1
+		want, events := domain.MessagePending, 1
 		if sending[id] {
-			want, events = store.MessageSending, 2
+			want, events = domain.MessageSending, 2
 		}
 		if m.Status != want || len(ev) != events || ev[len(ev)-1].Status != want {
 			t.Fatalf("message %d is %s with events %+v, want %s with %d events", id, m.Status, ev, want, events)
@@ -88,7 +89,7 @@ func TestTakeMarketingPlaceAndMarkSendingIsAtomic(t *testing.T) {
 	}
 	// A message no longer pending or sending keeps its place but is not
 	// marked.
-	if _, err := st.MarkFinal(ctx, passed[1], store.MessageFailed, "x", "y"); err != nil {
+	if _, err := st.MarkFinal(ctx, passed[1], domain.MessageFailed, "x", "y"); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _, _, err := st.TakeMarketingPlaceAndMarkSending(ctx, c.ID, passed[1], max, 7*24*time.Hour); !ok || err != store.ErrNotFound {
@@ -108,7 +109,7 @@ func TestMarkAcceptedFastAndSlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	claim := func(key string) store.Message {
-		m, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: key, CustomerID: c.ID, Channel: store.ChannelSMS, Recipient: phone, Body: "x"})
+		m, err := st.ClaimMessage(ctx, store.Message{IdempotencyKey: key, CustomerID: c.ID, Channel: domain.ChannelSMS, Recipient: phone, Body: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,22 +119,22 @@ func TestMarkAcceptedFastAndSlow(t *testing.T) {
 		return m
 	}
 	a := claim("a")
-	got, err := st.MarkAccepted(ctx, a.ID, "SM1", store.MessageQueued)
-	if err != nil || got.Status != store.MessageQueued || got.ProviderID == nil || *got.ProviderID != "SM1" {
+	got, err := st.MarkAccepted(ctx, a.ID, "SM1", domain.MessageQueued)
+	if err != nil || got.Status != domain.MessageQueued || got.ProviderID == nil || *got.ProviderID != "SM1" {
 		t.Fatalf("accepted: %+v %v", got, err)
 	}
 	ev, _ := st.MessageEvents(ctx, a.ID)
-	if len(ev) != 3 || ev[2].Status != store.MessageQueued || ev[2].Detail["provider_id"] != "SM1" {
+	if len(ev) != 3 || ev[2].Status != domain.MessageQueued || ev[2].Detail["provider_id"] != "SM1" {
 		t.Fatalf("events %+v", ev)
 	}
 	// The same SID for another message: failed with the reason.
 	b := claim("b")
-	if got, err := st.MarkAccepted(ctx, b.ID, "SM1", store.MessageQueued); err != nil || got.Status != store.MessageFailed ||
+	if got, err := st.MarkAccepted(ctx, b.ID, "SM1", domain.MessageQueued); err != nil || got.Status != domain.MessageFailed ||
 		got.ErrorCode == nil || *got.ErrorCode != store.CodeDuplicateProviderID {
 		t.Fatalf("repeated SID: %+v %v", got, err)
 	}
 	// A second SID for a message that has one: kept in the history only.
-	if got, err := st.MarkAccepted(ctx, a.ID, "SM2", store.MessageQueued); err != nil || *got.ProviderID != "SM1" {
+	if got, err := st.MarkAccepted(ctx, a.ID, "SM2", domain.MessageQueued); err != nil || *got.ProviderID != "SM1" {
 		t.Fatalf("second SID: %+v %v", got, err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
-	"github.com/dangol/dangol/store"
+	"github.com/dangol/dangol/domain"
 )
 
 // sendActivity is the name SendMessage is registered under (the method's
@@ -63,9 +63,9 @@ func isSMSSend(activityType string, args []interface{}) bool {
 	}
 	switch req := args[0].(type) {
 	case activities.SendRequest:
-		return req.Channel == store.ChannelSMS
+		return req.Channel == domain.ChannelSMS
 	case *activities.SendRequest:
-		return req != nil && req.Channel == store.ChannelSMS
+		return req != nil && req.Channel == domain.ChannelSMS
 	}
 	return false
 }

@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
-	"github.com/dangol/dangol/store"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -83,10 +83,10 @@ func TestSMSSendsRunOnTheRateCappedSMSQueue(t *testing.T) {
 	const nSMS, nMail = 8, 8
 	var chans []string
 	for range nSMS {
-		chans = append(chans, store.ChannelSMS)
+		chans = append(chans, domain.ChannelSMS)
 	}
 	for range nMail {
-		chans = append(chans, store.ChannelEmail)
+		chans = append(chans, domain.ChannelEmail)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -98,8 +98,8 @@ func TestSMSSendsRunOnTheRateCappedSMSQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sms := rec.runs[store.ChannelSMS+"|"+SMSQueue(queue)]
-	mail := rec.runs[store.ChannelEmail+"|"+queue]
+	sms := rec.runs[domain.ChannelSMS+"|"+SMSQueue(queue)]
+	mail := rec.runs[domain.ChannelEmail+"|"+queue]
 	if len(sms) != nSMS || len(mail) != nMail || len(rec.runs) != 2 {
 		t.Fatalf("runs by channel|queue: %v; want %d SMS on %s and %d mails on %s", counts(rec.runs), nSMS, SMSQueue(queue), nMail, queue)
 	}

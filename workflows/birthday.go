@@ -7,9 +7,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
-	"github.com/dangol/dangol/store"
 )
 
 // SignalBirthdayChanged carries a BirthdayChanged when a customer's
@@ -99,7 +99,7 @@ func (w *birthday) setup(ctx workflow.Context) {
 	// state kept.
 	w.continueAsNew = func(ctx workflow.Context, p enrol.Progress) error {
 		if w.removed {
-			w.end(OutcomeNoBirthday)
+			w.end(domain.OutcomeNoBirthday)
 			return nil
 		}
 		p.Stage = w.card
@@ -134,7 +134,7 @@ func (w *birthday) run(ctx workflow.Context) (Journey, error) {
 	}
 	if !validBirthday(w.in.Month, w.in.Day) {
 		w.record(ctx, "", "no_birthday", fmt.Sprintf("invalid birthday %d-%d", w.in.Month, w.in.Day))
-		w.end(OutcomeNoBirthday)
+		w.end(domain.OutcomeNoBirthday)
 		return w.finish(ctx)
 	}
 	w.year = w.in.Year
@@ -157,7 +157,7 @@ func (w *birthday) run(ctx workflow.Context) (Journey, error) {
 		if w.changed {
 			w.changed = false
 			if w.removed {
-				w.end(OutcomeNoBirthday)
+				w.end(domain.OutcomeNoBirthday)
 				break
 			}
 			w.plan(ctx)
@@ -197,7 +197,7 @@ func (w *birthday) sendCard(ctx workflow.Context) {
 		w.record(ctx, programs.StepCard, "skipped", fmt.Sprintf("%d: held past the birthday", w.year))
 		return
 	}
-	w.send(ctx, fmt.Sprintf("%s-%d", store.ChannelEmail, w.year), activities.SendRequest{Channel: store.ChannelEmail,
+	w.send(ctx, fmt.Sprintf("%s-%d", domain.ChannelEmail, w.year), activities.SendRequest{Channel: domain.ChannelEmail,
 		Template: activities.TemplateRef{Step: programs.StepCard}, Purpose: w.p.Purpose(programs.StepCard)})
 	w.card = cardSent
 }
@@ -208,7 +208,7 @@ func (w *birthday) greet(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	w.send(ctx, fmt.Sprintf("%s-%d", store.ChannelSMS, w.year), activities.SendRequest{Channel: store.ChannelSMS, CouponID: coupon.ID,
+	w.send(ctx, fmt.Sprintf("%s-%d", domain.ChannelSMS, w.year), activities.SendRequest{Channel: domain.ChannelSMS, CouponID: coupon.ID,
 		Template: activities.TemplateRef{Step: programs.StepGreeting}, Purpose: w.p.Purpose(programs.StepGreeting)})
 	return nil
 }
@@ -227,7 +227,7 @@ func (w *birthday) nextYear(ctx workflow.Context) (Journey, error) {
 		w.drainChanges(ctx)
 	}
 	if w.removed {
-		w.end(OutcomeNoBirthday)
+		w.end(domain.OutcomeNoBirthday)
 	}
 	if w.ended() {
 		return w.finish(ctx)

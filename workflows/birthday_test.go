@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -25,11 +26,11 @@ func (s *birthdaySuite) input(start time.Time, month time.Month, day, year int) 
 
 // card and greeting are the year's two messages, as sent.
 func (s *birthdaySuite) card(year int, at time.Time) msg {
-	return msg{fmt.Sprintf("birthday:7:e70:card:email-%d", year), store.ChannelEmail, programs.StepCard, 0, false, 0, at}
+	return msg{fmt.Sprintf("birthday:7:e70:card:email-%d", year), domain.ChannelEmail, programs.StepCard, 0, false, 0, at}
 }
 
 func (s *birthdaySuite) greeting(year int, coupon int64, at time.Time) msg {
-	return msg{fmt.Sprintf("birthday:7:e70:greeting:sms-%d", year), store.ChannelSMS, programs.StepGreeting, coupon, false, 0, at}
+	return msg{fmt.Sprintf("birthday:7:e70:greeting:sms-%d", year), domain.ChannelSMS, programs.StepGreeting, coupon, false, 0, at}
 }
 
 // continued asserts the year's run continued as new, without ending the
@@ -81,7 +82,7 @@ func (s *birthdaySuite) TestContinuedRunAnswersQueriesAndSignals() {
 		s.env.SignalWorkflow(SignalControl, ControlSignal{Action: ActionStop})
 	})
 	s.env.ExecuteWorkflow(Birthday, in)
-	s.ended(OutcomeStopped, s.at(2027, 6, 1, 0, 0))
+	s.ended(domain.OutcomeStopped, s.at(2027, 6, 1, 0, 0))
 	s.Empty(s.msgs)
 }
 
@@ -146,7 +147,7 @@ func (s *birthdaySuite) TestRemovedEnds() {
 	start := s.at(2027, 1, 10, 9, 0)
 	s.after(start, s.at(2027, 6, 10, 12, 0), s.signal(SignalBirthdayChanged, BirthdayChanged{Removed: true}))
 	s.env.ExecuteWorkflow(Birthday, s.input(start, time.June, 15, 0))
-	s.ended(OutcomeNoBirthday, s.at(2027, 6, 10, 12, 0))
+	s.ended(domain.OutcomeNoBirthday, s.at(2027, 6, 10, 12, 0))
 	s.Equal([]msg{s.card(2027, s.at(2027, 6, 8, 10, 0))}, s.msgs)
 	s.Empty(s.coupons)
 }
@@ -203,7 +204,7 @@ func (s *birthdaySuite) TestStopEnds() {
 	start := s.at(2027, 1, 10, 9, 0)
 	s.after(start, s.at(2027, 6, 9, 0, 0), s.signal(SignalControl, ControlSignal{Action: ActionStop}))
 	s.env.ExecuteWorkflow(Birthday, s.input(start, time.June, 15, 0))
-	s.ended(OutcomeStopped, s.at(2027, 6, 9, 0, 0))
+	s.ended(domain.OutcomeStopped, s.at(2027, 6, 9, 0, 0))
 	s.Equal([]msg{s.card(2027, s.at(2027, 6, 8, 10, 0))}, s.msgs)
 }
 
@@ -211,7 +212,7 @@ func (s *birthdaySuite) TestStopEnds() {
 func (s *birthdaySuite) TestNoBirthdayEnds() {
 	start := s.at(2027, 1, 10, 9, 0)
 	s.env.ExecuteWorkflow(Birthday, s.input(start, 0, 0, 0))
-	s.ended(OutcomeNoBirthday, start)
+	s.ended(domain.OutcomeNoBirthday, start)
 	s.Empty(s.msgs)
 }
 

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -54,7 +55,7 @@ func newNoticeEnv(t *testing.T, pages map[string]activities.ConsentNoticePage, f
 				return activities.SendResult{}, err
 			}
 			n.sent = append(n.sent, req.Key)
-			return activities.SendResult{MessageID: int64(len(n.sent)), Status: store.MessageQueued}, nil
+			return activities.SendResult{MessageID: int64(len(n.sent)), Status: domain.MessageQueued}, nil
 		})
 	n.env.OnActivity(a.RecordConsentNotices, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ns []activities.ConsentNotice) error {
@@ -83,7 +84,7 @@ func nextInput(t *testing.T, env *testsuite.TestWorkflowEnvironment) ConsentNoti
 // retry's backoff passes on the skipping clock) and sent once.
 func TestConsentNoticesChangePage(t *testing.T) {
 	change := func(ev, cust int64) activities.ConsentNotice {
-		return activities.ConsentNotice{Kind: store.NoticeChange, CustomerID: cust, EventID: ev, Channel: store.ChannelSMS}
+		return activities.ConsentNotice{Kind: store.NoticeChange, CustomerID: cust, EventID: ev, Channel: domain.ChannelSMS}
 	}
 	page := activities.ConsentNoticePage{Notices: []activities.ConsentNotice{change(11, 1), change(12, 2), change(13, 3)}, NextAfter: 13}
 	n := newNoticeEnv(t, map[string]activities.ConsentNoticePage{store.NoticeChange: page}, map[string]error{
@@ -112,7 +113,7 @@ func TestConsentNoticesChangesThenReconfirm(t *testing.T) {
 	pages := map[string]activities.ConsentNoticePage{
 		store.NoticeChange: {Done: true},
 		store.NoticeReconfirm: {Done: true, NextAfter: 9, Notices: []activities.ConsentNotice{
-			{Kind: store.NoticeReconfirm, CustomerID: 9, DueOn: "2026-11-24", Channel: store.ChannelEmail},
+			{Kind: store.NoticeReconfirm, CustomerID: 9, DueOn: "2026-11-24", Channel: domain.ChannelEmail},
 		}},
 	}
 	n := newNoticeEnv(t, pages, nil)

@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
-	"github.com/dangol/dangol/store"
 )
 
 // Issue 6, defect 7: the database is the truth about conversions. Each
@@ -33,8 +33,8 @@ func (s *conversionSuite) TestWelcomeBackPurchaseNoReminder() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 10, 12, 0), func() { s.gate.Purchased = true })
 	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(start))
-	j := s.ended(OutcomeConverted, s.at(2027, 3, 25, 10, 0))
-	s.Equal([]msg{{wbGreeting, store.ChannelSMS, programs.StepGreeting, 501, false, 0, start}}, s.msgs)
+	j := s.ended(domain.OutcomeConverted, s.at(2027, 3, 25, 10, 0))
+	s.Equal([]msg{{wbGreeting, domain.ChannelSMS, programs.StepGreeting, 501, false, 0, start}}, s.msgs)
 	s.Empty(s.checks, "the gate decided, not the coupon check")
 	last := j.Done[len(j.Done)-1]
 	s.Equal("converted", last.Action)
@@ -48,7 +48,7 @@ func (s *conversionSuite) TestWelcomeBackErasedEndsAtTheGate() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 10, 12, 0), func() { s.gate.Erased, s.gate.OptedOut = true, true })
 	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(start))
-	s.ended(OutcomeErased, s.at(2027, 3, 25, 10, 0))
+	s.ended(domain.OutcomeErased, s.at(2027, 3, 25, 10, 0))
 	s.Len(s.msgs, 1)
 }
 
@@ -57,7 +57,7 @@ func (s *conversionSuite) TestWelcomeBackRedemptionNoReminder() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 10, 12, 0), func() { s.gate.Redeemed = true })
 	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(start))
-	s.ended(OutcomeConverted, s.at(2027, 3, 25, 10, 0))
+	s.ended(domain.OutcomeConverted, s.at(2027, 3, 25, 10, 0))
 	s.Len(s.msgs, 1)
 }
 
@@ -70,7 +70,7 @@ func (s *conversionSuite) TestBeforeChangeReminderStillSent() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 10, 12, 0), func() { s.gate.Purchased = true })
 	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(start))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.Len(s.msgs, 2)
 }
 
@@ -83,8 +83,8 @@ func (s *conversionSuite) TestSecondPurchaseNoCoupon() {
 	s.env.SetStartTime(start)
 	s.after(start, s.at(2027, 5, 10, 19, 0), func() { s.gate.Purchased = true })
 	s.env.ExecuteWorkflow(SecondPurchase, SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(atTheHour(enrol.PlanSecondPurchase(p)))})
-	s.ended(OutcomeConverted, s.at(2027, 5, 11, 14, 20))
-	s.Equal([]msg{{spThankYou, store.ChannelSMS, programs.StepThankYou, 0, false, 9000, start}}, s.msgs)
+	s.ended(domain.OutcomeConverted, s.at(2027, 5, 11, 14, 20))
+	s.Equal([]msg{{spThankYou, domain.ChannelSMS, programs.StepThankYou, 0, false, 9000, start}}, s.msgs)
 	s.Empty(s.coupons)
 }
 
@@ -97,7 +97,7 @@ func (s *conversionSuite) TestDormantNoCoupon() {
 	s.env.SetStartTime(start)
 	s.after(start, s.at(2027, 3, 1, 10, 0), func() { s.gate.Purchased = true })
 	s.env.ExecuteWorkflow(DormantWakeup, DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanDormantWakeup(p)))})
-	s.ended(OutcomeConverted, s.at(2027, 4, 10, 10, 0))
+	s.ended(domain.OutcomeConverted, s.at(2027, 4, 10, 10, 0))
 	s.Len(s.msgs, 2)
 	s.Empty(s.coupons)
 	s.Empty(s.dormant)

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 )
@@ -75,7 +76,7 @@ func (w *dormantWakeup) run(ctx workflow.Context, first bool) (Journey, error) {
 		return w.state, err
 	}
 	w.record(ctx, "", "marked_dormant", "")
-	w.end(OutcomeDormant)
+	w.end(domain.OutcomeDormant)
 	return w.finish(ctx)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -27,13 +28,13 @@ func (s *dormantSuite) input(start time.Time, p programs.DormantWakeup) DormantW
 func (s *dormantSuite) TestDefaultCadenceMarksDormant() {
 	start := s.at(2027, 1, 10, 10, 0)
 	s.env.ExecuteWorkflow(DormantWakeup, s.input(start, programs.DormantWakeup{}))
-	s.ended(OutcomeDormant, s.at(2027, 7, 9, 10, 0))
+	s.ended(domain.OutcomeDormant, s.at(2027, 7, 9, 10, 0))
 
 	s.Equal([]msg{
-		{"dormant_wakeup:7:e70:d0:sms", store.ChannelSMS, "d0", 0, false, 0, start},
-		{"dormant_wakeup:7:e70:d30:email", store.ChannelEmail, "d30", 0, false, 0, s.at(2027, 2, 9, 10, 0)},
-		{"dormant_wakeup:7:e70:d90:sms", store.ChannelSMS, "d90", 501, false, 0, s.at(2027, 4, 10, 10, 0)},
-		{"dormant_wakeup:7:e70:d180:email", store.ChannelEmail, "d180", 0, true, 0, s.at(2027, 7, 9, 10, 0)},
+		{"dormant_wakeup:7:e70:d0:sms", domain.ChannelSMS, "d0", 0, false, 0, start},
+		{"dormant_wakeup:7:e70:d30:email", domain.ChannelEmail, "d30", 0, false, 0, s.at(2027, 2, 9, 10, 0)},
+		{"dormant_wakeup:7:e70:d90:sms", domain.ChannelSMS, "d90", 501, false, 0, s.at(2027, 4, 10, 10, 0)},
+		{"dormant_wakeup:7:e70:d180:email", domain.ChannelEmail, "d180", 0, true, 0, s.at(2027, 7, 9, 10, 0)},
 	}, s.msgs)
 	s.Equal([]issued{{"dormant_wakeup:7:e70:d90:coupon", s.at(2027, 4, 10, 10, 0), s.endOfDay(2027, 5, 10)}}, s.coupons)
 	s.Equal([]int64{700}, s.dormant)
@@ -45,7 +46,7 @@ func (s *dormantSuite) TestConversionOnDay45Ends() {
 	start := s.at(2027, 1, 10, 10, 0)
 	s.after(start, start.AddDate(0, 0, 45), s.signal(SignalConverted, Converted{Reason: "purchase", Ref: "o-45"}))
 	s.env.ExecuteWorkflow(DormantWakeup, s.input(start, programs.DormantWakeup{}))
-	s.ended(OutcomeConverted, s.at(2027, 2, 24, 10, 0))
+	s.ended(domain.OutcomeConverted, s.at(2027, 2, 24, 10, 0))
 	s.Require().Len(s.msgs, 2)
 	s.Equal("d30", s.msgs[1].step)
 	s.Empty(s.coupons)
@@ -62,7 +63,7 @@ func (s *dormantSuite) TestMonthlyStepsClampToMonthEnd() {
 		{Key: "m2", Offset: programs.MustOffset("2mo"), Channel: "sms", Coupon: true, Message: programs.Message{Text: "{{.Coupon}}"}},
 	}}
 	s.env.ExecuteWorkflow(DormantWakeup, s.input(start, p))
-	s.ended(OutcomeDormant, s.at(2027, 3, 31, 10, 0))
+	s.ended(domain.OutcomeDormant, s.at(2027, 3, 31, 10, 0))
 	s.Require().Len(s.msgs, 3)
 	for i, want := range []time.Time{start, s.at(2027, 2, 28, 10, 0), s.at(2027, 3, 31, 10, 0)} {
 		s.True(s.msgs[i].at.Equal(want), "step %d at %s, want %s", i, s.msgs[i].at, want)
@@ -76,7 +77,7 @@ func (s *dormantSuite) TestStoppedProgramFoundAtGate() {
 	start := s.at(2027, 1, 10, 10, 0)
 	s.after(start, start.AddDate(0, 0, 60), func() { s.gate.ProgramStatus = store.ProgramStopped })
 	s.env.ExecuteWorkflow(DormantWakeup, s.input(start, programs.DormantWakeup{}))
-	s.ended(OutcomeStopped, s.at(2027, 4, 10, 10, 0))
+	s.ended(domain.OutcomeStopped, s.at(2027, 4, 10, 10, 0))
 	s.Len(s.msgs, 2)
 	s.Empty(s.coupons)
 	s.Empty(s.dormant)
@@ -87,7 +88,7 @@ func (s *dormantSuite) TestOptOutEndsAtOnce() {
 	start := s.at(2027, 1, 10, 10, 0)
 	s.after(start, start.AddDate(0, 0, 100), s.signal(SignalOptOut, nil))
 	s.env.ExecuteWorkflow(DormantWakeup, s.input(start, programs.DormantWakeup{}))
-	s.ended(OutcomeOptedOut, s.at(2027, 4, 20, 10, 0))
+	s.ended(domain.OutcomeOptedOut, s.at(2027, 4, 20, 10, 0))
 	s.Len(s.msgs, 3)
 	s.Empty(s.dormant)
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -124,7 +125,7 @@ func newRunner(ctx workflow.Context, e Enrolment, keyPrefix string, exitsOnConve
 		ch := workflow.GetSignalChannel(ctx, SignalOptOut)
 		for {
 			ch.Receive(ctx, nil)
-			r.end(OutcomeOptedOut)
+			r.end(domain.OutcomeOptedOut)
 		}
 	})
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -165,7 +166,7 @@ func (r *runner) listen(ctx workflow.Context) {
 		{optOut, func(workflow.Context) bool {
 			ok := optOut.ReceiveAsync(nil)
 			if ok {
-				r.end(OutcomeOptedOut)
+				r.end(domain.OutcomeOptedOut)
 			}
 			return ok
 		}},
@@ -242,10 +243,10 @@ func (r *runner) onControl(s ControlSignal) {
 	case ActionResume:
 		r.state.Paused = false
 	case ActionStop:
-		r.end(OutcomeStopped)
+		r.end(domain.OutcomeStopped)
 	case ActionErase:
 		// No command: the outcome is what finish records.
-		r.end(OutcomeErased)
+		r.end(domain.OutcomeErased)
 	}
 }
 
@@ -258,7 +259,7 @@ func (r *runner) onConverted(ctx workflow.Context, c Converted) {
 		r.record(ctx, "", "converted", c.Reason+" "+c.Ref)
 	}
 	if r.exitsOnConversion {
-		r.end(OutcomeConverted)
+		r.end(domain.OutcomeConverted)
 	}
 }
 
@@ -285,7 +286,7 @@ func (r *runner) drain(ctx workflow.Context) {
 		r.onControl(s)
 	}
 	for ch := workflow.GetSignalChannel(ctx, SignalOptOut); ch.ReceiveAsync(nil); {
-		r.end(OutcomeOptedOut)
+		r.end(domain.OutcomeOptedOut)
 	}
 	for ch := workflow.GetSignalChannel(ctx, SignalCallTaskCompleted); ; {
 		var c CallTaskCompleted
@@ -339,7 +340,7 @@ func (r *runner) sleepUntil(ctx workflow.Context, at time.Time, cut func() bool)
 	}
 	if d := at.Sub(workflow.Now(ctx)); d > 0 {
 		if _, err := r.await(ctx, d, stop); err != nil {
-			r.end(OutcomeStopped)
+			r.end(domain.OutcomeStopped)
 		}
 	} else if r.lean {
 		// Signals that came meanwhile may end the enrolment.
@@ -360,19 +361,19 @@ func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 		}
 		switch {
 		case g.ProgramStatus == store.ProgramStopped:
-			r.end(OutcomeStopped)
+			r.end(domain.OutcomeStopped)
 		case g.Erased:
 			// The erase signal was lost or is on its way. Only a gate of
 			// an erased customer says so, and none was recorded before
 			// erasure existed, so replays take the same path.
-			r.end(OutcomeErased)
+			r.end(domain.OutcomeErased)
 		case g.OptedOut:
-			r.end(OutcomeOptedOut)
+			r.end(domain.OutcomeOptedOut)
 		case r.exitsOnConversion && g.Converted() && r.takes(ctx, changeGateConversion):
 			// The signal was lost (or is still on its way): the database
 			// says the customer is back, so nothing more goes out.
 			r.record(ctx, "", "converted", gateConversion(g))
-			r.end(OutcomeConverted)
+			r.end(domain.OutcomeConverted)
 		default:
 			r.state.Paused = g.ProgramStatus == store.ProgramPaused
 		}
@@ -386,7 +387,7 @@ func (r *runner) passGate(ctx workflow.Context) (bool, error) {
 			r.state.Next.Waiting = "resume"
 		}
 		if _, err := r.await(ctx, gateRecheck, func() bool { return !r.state.Paused || r.ended() }); err != nil {
-			r.end(OutcomeStopped)
+			r.end(domain.OutcomeStopped)
 		}
 		if r.state.Paused && !r.ended() && r.continueAsNew != nil &&
 			workflow.GetInfo(ctx).GetContinueAsNewSuggested() && r.takes(ctx, changePauseContinueAsNew) {
@@ -497,7 +498,7 @@ func (r *runner) send(ctx workflow.Context, action string, req activities.SendRe
 			r.record(ctx, req.Template.Step, action, "failed: "+reason)
 			return
 		}
-		if res.Status != store.MessageHeld || res.NotBefore.IsZero() || !r.takes(ctx, changeSendHolds) {
+		if res.Status != domain.MessageHeld || res.NotBefore.IsZero() || !r.takes(ctx, changeSendHolds) {
 			break
 		}
 		// Held by a rule (quiet hours, the cap): wait on a timer, so a
@@ -550,7 +551,7 @@ func (r *runner) couponRedeemed(ctx workflow.Context, couponID int64) (bool, err
 // disconnected context so a cancelled workflow still cleans up.
 func (r *runner) finish(ctx workflow.Context) (Journey, error) {
 	if r.state.Outcome == "" {
-		r.state.Outcome = OutcomeCompleted
+		r.state.Outcome = domain.OutcomeCompleted
 	}
 	r.state.Ended = true
 	r.state.Next = nil

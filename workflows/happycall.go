@@ -7,9 +7,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
-	"github.com/dangol/dangol/store"
 )
 
 // HappyCallInput is the workflow's input (see enrol).
@@ -96,10 +96,10 @@ func (w *happyCall) run(ctx workflow.Context) (Journey, error) {
 // touch performs one step's actions, due at the given moment.
 func (w *happyCall) touch(ctx workflow.Context, step programs.Step, due time.Time) error {
 	if step.SMS {
-		w.sendField(ctx, step, store.ChannelSMS, activities.FieldSMS, "sms")
+		w.sendField(ctx, step, domain.ChannelSMS, activities.FieldSMS, "sms")
 	}
 	if step.Email {
-		w.sendField(ctx, step, store.ChannelEmail, activities.FieldEmail, "email")
+		w.sendField(ctx, step, domain.ChannelEmail, activities.FieldEmail, "email")
 	}
 	if step.Call {
 		return w.call(ctx, step, due)
@@ -117,7 +117,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 	expires := w.in.CallWindow.After(due, w.loc)
 	var taskID int64
 	err := w.db(ctx, a.CreateCallTask, activities.CallTaskRequest{
-		Key: w.key(step.Key, "call"), Kind: store.TaskHappyCall, EnrolmentID: w.EnrolmentID,
+		Key: w.key(step.Key, "call"), Kind: domain.TaskHappyCall, EnrolmentID: w.EnrolmentID,
 		CustomerID: w.CustomerID, PurchaseID: w.in.PurchaseID, ProgramID: w.ProgramID,
 		ProgramVersion: w.ProgramVersion, TouchKey: step.Key, DueAt: due, ExpiresAt: &expires,
 	}).Get(ctx, &taskID)
@@ -138,7 +138,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 	w.state.Next = &NextStep{Touch: step.Key, At: expires, Waiting: "call"}
 	if d := expires.Sub(workflow.Now(ctx)); d > 0 {
 		if _, err := w.await(ctx, d, func() bool { _, done := w.completions[taskID]; return done || w.ended() }); err != nil {
-			w.end(OutcomeStopped)
+			w.end(domain.OutcomeStopped)
 		}
 	}
 	if w.ended() {
@@ -152,7 +152,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		if err := w.db(ctx, a.CloseCallTask, taskID).Get(ctx, &st); err != nil {
 			return err
 		}
-		if st.Status == store.TaskCompleted {
+		if st.Status == domain.TaskCompleted {
 			outcome = st.Outcome
 		} else {
 			outcome = "expired"
@@ -160,12 +160,12 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 	}
 	w.record(ctx, step.Key, outcome, fmt.Sprint(taskID))
 	switch outcome {
-	case store.OutcomeReached:
+	case domain.OutcomeReached:
 		return w.db(ctx, a.RecordCallVoice, taskID).Get(ctx, nil)
-	case store.OutcomeComplaint:
+	case domain.OutcomeComplaint:
 		var escalation int64
 		err := w.db(ctx, a.CreateCallTask, activities.CallTaskRequest{
-			Key: w.key(step.Key, "escalation"), Kind: store.TaskEscalation, EnrolmentID: w.EnrolmentID,
+			Key: w.key(step.Key, "escalation"), Kind: domain.TaskEscalation, EnrolmentID: w.EnrolmentID,
 			CustomerID: w.CustomerID, PurchaseID: w.in.PurchaseID, ProgramID: w.ProgramID,
 			ProgramVersion: w.ProgramVersion, TouchKey: step.Key, DueAt: workflow.Now(ctx), EscalatedFrom: taskID,
 		}).Get(ctx, &escalation)
@@ -184,7 +184,7 @@ func (w *happyCall) call(ctx workflow.Context, step programs.Step, due time.Time
 		if w.takes(ctx, changeDaytimeSends) {
 			return w.fallback(ctx, step, expires)
 		}
-		w.sendField(ctx, step, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
+		w.sendField(ctx, step, domain.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
 	}
 	return nil
 }
@@ -198,7 +198,7 @@ func (w *happyCall) fallback(ctx workflow.Context, step programs.Step, due time.
 	if err != nil || !ok {
 		return err
 	}
-	w.sendField(ctx, step, store.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
+	w.sendField(ctx, step, domain.ChannelSMS, activities.FieldFallbackSMS, "fallback_sms")
 	w.progress.Stage, w.progress.StageAt = "", time.Time{}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
 )
@@ -71,7 +72,7 @@ func (s *happyCallSuite) SetupTest() {
 	s.gate = activities.Gate{ProgramStatus: store.ProgramActive}
 	s.sends, s.tasks, s.voices, s.cancelled, s.outcome, s.noCall = nil, nil, nil, 0, "", false
 	s.purposes = map[string]string{}
-	s.closeState = activities.CallTaskState{Status: store.TaskExpired}
+	s.closeState = activities.CallTaskState{Status: domain.TaskExpired}
 
 	s.env.OnActivity(a.MarkEnrolmentActive, mock.Anything, mock.Anything).Return(nil)
 	s.env.OnActivity(a.CheckGate, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
@@ -130,13 +131,13 @@ func (s *happyCallSuite) TestDefaultPlanOverAYear() {
 	s.env.ExecuteWorkflow(HappyCall, s.input(bought, "Asia/Seoul", programs.DefaultHappyCall()))
 	j := s.journey()
 
-	s.Equal(OutcomeCompleted, j.Outcome)
-	s.Equal(OutcomeCompleted, s.outcome)
+	s.Equal(domain.OutcomeCompleted, j.Outcome)
+	s.Equal(domain.OutcomeCompleted, s.outcome)
 	s.Require().Len(s.tasks, 3)
 	for i, want := range []time.Time{at(2027, 2, 3, 10, 0), at(2027, 2, 28, 10, 0), at(2027, 4, 30, 10, 0)} {
 		s.True(s.tasks[i].DueAt.Equal(want), "call %d due %s, want %s", i, s.tasks[i].DueAt.In(seoul), want)
 		s.True(s.tasks[i].ExpiresAt.Equal(want.AddDate(0, 0, 2)), "call %d expires %s", i, s.tasks[i].ExpiresAt.In(seoul))
-		s.Equal(store.TaskHappyCall, s.tasks[i].Kind)
+		s.Equal(domain.TaskHappyCall, s.tasks[i].Kind)
 	}
 	s.Equal([]sent{
 		{"happycall:7:7000:3d:fallback_sms", activities.FieldFallbackSMS, at(2027, 2, 5, 10, 0)},
@@ -201,7 +202,7 @@ func (s *happyCallSuite) TestNoCallConsentSendsFallbackAtOnce() {
 // A completion whose signal was lost is still found in the database when
 // the window closes: no fallback SMS to a customer staff reached.
 func (s *happyCallSuite) TestCompletionWithoutSignalIsHonoured() {
-	s.closeState = activities.CallTaskState{Status: store.TaskCompleted, Outcome: store.OutcomeReached}
+	s.closeState = activities.CallTaskState{Status: domain.TaskCompleted, Outcome: domain.OutcomeReached}
 	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", oneCall()))
 	s.journey()
 	s.Empty(s.sends)
@@ -212,13 +213,13 @@ func (s *happyCallSuite) TestCompletionWithoutSignalIsHonoured() {
 func (s *happyCallSuite) TestComplaintEscalates() {
 	bought := at(2027, 6, 1, 9, 0)
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalCallTaskCompleted, CallTaskCompleted{TaskID: 101, Outcome: store.OutcomeComplaint})
+		s.env.SignalWorkflow(SignalCallTaskCompleted, CallTaskCompleted{TaskID: 101, Outcome: domain.OutcomeComplaint})
 	}, 3*24*time.Hour+2*time.Hour)
 	s.env.ExecuteWorkflow(HappyCall, s.input(bought, "Asia/Seoul", oneCall()))
 	s.journey()
 	s.Require().Len(s.tasks, 2)
 	esc := s.tasks[1]
-	s.Equal(store.TaskEscalation, esc.Kind)
+	s.Equal(domain.TaskEscalation, esc.Kind)
 	s.Equal(int64(101), esc.EscalatedFrom)
 	s.True(esc.DueAt.Equal(at(2027, 6, 4, 11, 0)), "escalated at %s", esc.DueAt.In(seoul))
 	s.Empty(s.sends)
@@ -227,7 +228,7 @@ func (s *happyCallSuite) TestComplaintEscalates() {
 // Reached: the note becomes voice of the customer, no SMS.
 func (s *happyCallSuite) TestReachedRecordsVoice() {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalCallTaskCompleted, CallTaskCompleted{TaskID: 101, Outcome: store.OutcomeReached})
+		s.env.SignalWorkflow(SignalCallTaskCompleted, CallTaskCompleted{TaskID: 101, Outcome: domain.OutcomeReached})
 	}, 3*24*time.Hour+time.Hour)
 	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", oneCall()))
 	s.journey()
@@ -288,8 +289,8 @@ func (s *happyCallSuite) TestStopEndsCleanly() {
 	}, 3*24*time.Hour+2*time.Hour) // while the first call task is open
 	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", programs.DefaultHappyCall()))
 	j := s.journey()
-	s.Equal(OutcomeStopped, j.Outcome)
-	s.Equal(OutcomeStopped, s.outcome)
+	s.Equal(domain.OutcomeStopped, j.Outcome)
+	s.Equal(domain.OutcomeStopped, s.outcome)
 	s.Len(s.tasks, 1)
 	s.Empty(s.sends)
 	s.Equal(1, s.cancelled)
@@ -301,7 +302,7 @@ func (s *happyCallSuite) TestOptOutEnds() {
 	s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(SignalOptOut, nil) }, 40*24*time.Hour)
 	s.env.ExecuteWorkflow(HappyCall, s.input(at(2027, 6, 1, 9, 0), "Asia/Seoul", programs.DefaultHappyCall()))
 	j := s.journey()
-	s.Equal(OutcomeOptedOut, j.Outcome)
+	s.Equal(domain.OutcomeOptedOut, j.Outcome)
 	s.Len(s.tasks, 2, "3d and 1mo calls happened before the opt-out")
 	s.Len(s.sends, 2, "their fallback SMS too")
 }

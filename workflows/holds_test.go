@@ -8,9 +8,9 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
-	"github.com/dangol/dangol/store"
 )
 
 // The send path may hold a message (quiet hours, the frequency cap) and
@@ -31,9 +31,9 @@ func (s *holdsSuite) quietUntil8(req activities.SendRequest) activities.SendResu
 		open = open.AddDate(0, 0, 1)
 	}
 	if req.LastTry {
-		return activities.SendResult{Status: store.MessageSuppressed, Reason: "quiet hours"}
+		return activities.SendResult{Status: domain.MessageSuppressed, Reason: "quiet hours"}
 	}
-	return activities.SendResult{Status: store.MessageHeld, Reason: "quiet hours", NotBefore: open}
+	return activities.SendResult{Status: domain.MessageHeld, Reason: "quiet hours", NotBefore: open}
 }
 
 func (s *holdsSuite) welcomeBackAt(hour int) WelcomeBackInput {
@@ -69,7 +69,7 @@ func (s *holdsSuite) TestStopWhileHeld() {
 	in := s.welcomeBackAt(22)
 	s.after(start, s.at(2027, 3, 3, 2, 0), s.signal(SignalControl, ControlSignal{Action: ActionStop}))
 	s.env.ExecuteWorkflow(WelcomeBack, in)
-	s.ended(OutcomeStopped, s.at(2027, 3, 3, 2, 0))
+	s.ended(domain.OutcomeStopped, s.at(2027, 3, 3, 2, 0))
 	s.Empty(s.msgs, "nothing sent after the stop")
 	s.Len(s.holds, 1)
 }
@@ -81,9 +81,9 @@ func (s *holdsSuite) TestHoldsAreBounded() {
 	s.env.SetStartTime(start)
 	s.answer = func(req activities.SendRequest) activities.SendResult {
 		if req.LastTry {
-			return activities.SendResult{Status: store.MessageSuppressed, Reason: "capped"}
+			return activities.SendResult{Status: domain.MessageSuppressed, Reason: "capped"}
 		}
-		return activities.SendResult{Status: store.MessageHeld, Reason: "capped", NotBefore: s.now().Add(time.Hour)}
+		return activities.SendResult{Status: domain.MessageHeld, Reason: "capped", NotBefore: s.now().Add(time.Hour)}
 	}
 	s.env.RegisterDelayedCallback(func() { s.env.CancelWorkflow() }, 60*24*time.Hour)
 	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBackAt(10))
@@ -91,7 +91,7 @@ func (s *holdsSuite) TestHoldsAreBounded() {
 	j := s.journey()
 	found := false
 	for _, d := range j.Done {
-		if d.Touch == programs.StepGreeting && d.Result == store.MessageSuppressed {
+		if d.Touch == programs.StepGreeting && d.Result == domain.MessageSuppressed {
 			found = true
 		}
 	}
@@ -107,7 +107,7 @@ func (s *holdsSuite) releaseByLaw(country string) func(activities.SendRequest) a
 		if !held {
 			return activities.SendResult{}
 		}
-		return activities.SendResult{Status: store.MessageHeld, Reason: compliance.ReasonQuietHours, NotBefore: at}
+		return activities.SendResult{Status: domain.MessageHeld, Reason: compliance.ReasonQuietHours, NotBefore: at}
 	}
 }
 

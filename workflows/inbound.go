@@ -5,7 +5,7 @@ import (
 
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/compliance"
-	"github.com/dangol/dangol/store"
+	"github.com/dangol/dangol/domain"
 )
 
 // WorkflowInboundAnswer is the registered name of InboundAnswer.
@@ -38,13 +38,13 @@ func InboundAnswer(ctx workflow.Context, in InboundAnswerInput) (activities.Send
 	// then let the last try record why it did not go.
 	for try := 1; ; try++ {
 		req := activities.SendRequest{
-			Key: activities.InboundConfirmKey(in.SID), Channel: store.ChannelSMS, CustomerID: in.CustomerID,
+			Key: activities.InboundConfirmKey(in.SID), Channel: domain.ChannelSMS, CustomerID: in.CustomerID,
 			Template: activities.TemplateRef{Builtin: builtin}, Purpose: compliance.PurposeService, LastTry: try >= inboundAnswerTries,
 		}
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(store.ChannelSMS)), a.SendMessage, req).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions(domain.ChannelSMS)), a.SendMessage, req).Get(ctx, &res); err != nil {
 			return res, err
 		}
-		if res.Status != store.MessageHeld || req.LastTry {
+		if res.Status != domain.MessageHeld || req.LastTry {
 			return res, nil
 		}
 		if d := res.NotBefore.Sub(workflow.Now(ctx)); d > 0 {

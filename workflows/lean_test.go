@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 )
@@ -42,7 +43,7 @@ func (s *activationSuite) run(starterMarksActive bool) {
 	in := DormantWakeupInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanDormantWakeup(p)))}
 	in.StarterMarksActive = starterMarksActive
 	s.env.ExecuteWorkflow(DormantWakeup, in)
-	s.ended(OutcomeDormant, s.at(2027, 1, 11, 10, 0))
+	s.ended(domain.OutcomeDormant, s.at(2027, 1, 11, 10, 0))
 }
 
 // A lean run started by the sweep or a purchase (which mark their batch

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -36,9 +37,9 @@ func (s *longRunSuite) TestBirthdayStopDuringGreetingEnds() {
 		signal, arg any
 		outcome     string
 	}{
-		{SignalControl, ControlSignal{Action: ActionStop}, OutcomeStopped},
-		{SignalOptOut, nil, OutcomeOptedOut},
-		{SignalControl, ControlSignal{Action: ActionErase}, OutcomeErased},
+		{SignalControl, ControlSignal{Action: ActionStop}, domain.OutcomeStopped},
+		{SignalOptOut, nil, domain.OutcomeOptedOut},
+		{SignalControl, ControlSignal{Action: ActionErase}, domain.OutcomeErased},
 	} {
 		s.SetupTest()
 		s.onSend = func(m msg) {
@@ -133,7 +134,7 @@ func (s *longRunSuite) TestYearOfPauseStaysSmall() {
 	}
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.GreaterOrEqual(runs, 4, "a year of 6-hourly rechecks needs several runs")
-	s.Equal(OutcomeDormant, s.outcome)
+	s.Equal(domain.OutcomeDormant, s.outcome)
 
 	var steps []string
 	for _, m := range sent {
@@ -202,7 +203,7 @@ func (s *happyCallSuite) TestPausedFallbackContinuesAsNew() {
 	s.env.SetStartTime(resumedAt)
 	s.env.ExecuteWorkflow(HappyCall, next)
 	j := s.journey()
-	s.Equal(OutcomeCompleted, j.Outcome)
+	s.Equal(domain.OutcomeCompleted, j.Outcome)
 	s.Empty(s.tasks, "no second call task")
 	s.Require().Len(s.sends, 2)
 	s.Equal("happycall:7:7000:3d:fallback_sms", s.sends[0].key)

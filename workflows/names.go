@@ -38,15 +38,6 @@ const (
 	ActionErase = "erase"
 )
 
-// Outcomes an enrolment ends with.
-const (
-	OutcomeCompleted = "completed"
-	OutcomeStopped   = "stopped"
-	OutcomeOptedOut  = "opted_out"
-	// OutcomeErased: the customer's personal data was removed.
-	OutcomeErased = "erased"
-)
-
 // ControlSignal is the payload of SignalControl.
 type ControlSignal struct {
 	Action string
@@ -69,9 +60,6 @@ func HappyCallWorkflowID(programID, purchaseID int64) string {
 // SignalConverted carries a Converted: the customer bought again or
 // redeemed a coupon this enrolment issued.
 const SignalConverted = "converted"
-
-// OutcomeConverted ends an enrolment whose customer came back.
-const OutcomeConverted = "converted"
 
 // Converted is the payload of SignalConverted.
 type Converted struct {

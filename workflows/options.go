@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/dangol/dangol/store"
+	"github.com/dangol/dangol/domain"
 )
 
 // dbActivity is for activities that only touch PostgreSQL: quick, and
@@ -66,7 +66,7 @@ var mailActivity = workflow.ActivityOptions{
 }
 
 func sendOptions(channel string) workflow.ActivityOptions {
-	if channel == store.ChannelEmail {
+	if channel == domain.ChannelEmail {
 		return mailActivity
 	}
 	return smsActivity

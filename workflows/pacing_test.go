@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -50,7 +51,7 @@ func (s *pacingSuite) TestWelcomeBackWaitsForSendHour() {
 		s.SetupTest()
 		s.zone = zone
 		s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(s.at(2027, 3, 2, 0, 5), programs.WelcomeBack{}))
-		s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+		s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 		s.Require().Len(s.msgs, 2, zone.String())
 		s.True(s.msgs[0].at.Equal(s.at(2027, 3, 2, 10, 0)), "%s: greeting at %s", zone, s.msgs[0].at)
 		s.True(s.msgs[1].at.Equal(s.at(2027, 3, 25, 10, 0)), "%s: reminder at %s", zone, s.msgs[1].at)
@@ -63,7 +64,7 @@ func (s *pacingSuite) TestWelcomeBackWaitsForSendHour() {
 func (s *pacingSuite) TestChosenSendHourNextDay() {
 	h := 14
 	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(s.at(2027, 3, 2, 15, 0), programs.WelcomeBack{Pacing: programs.Pacing{SendHour: &h}}))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 2))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 2))
 	s.Equal([]int{14, 14}, s.hours())
 	s.True(s.msgs[0].at.Equal(s.at(2027, 3, 3, 14, 0)), "greeting at %s", s.msgs[0].at)
 }
@@ -72,7 +73,7 @@ func (s *pacingSuite) TestChosenSendHourNextDay() {
 // (counted from the enrolment) waits for 10:00 local.
 func (s *pacingSuite) TestDormantEveryStepAtSendHour() {
 	s.env.ExecuteWorkflow(DormantWakeup, s.dormant(s.at(2027, 1, 10, 0, 0), programs.DormantWakeup{}))
-	s.ended(OutcomeDormant, s.at(2027, 7, 9, 10, 0))
+	s.ended(domain.OutcomeDormant, s.at(2027, 7, 9, 10, 0))
 	s.Equal([]int{10, 10, 10, 10}, s.hours())
 	s.True(s.msgs[0].at.Equal(s.at(2027, 1, 10, 10, 0)), "d0 at %s", s.msgs[0].at)
 	s.True(s.msgs[1].at.Equal(s.at(2027, 2, 9, 10, 0)), "d30 at %s", s.msgs[1].at)
@@ -89,7 +90,7 @@ func (s *pacingSuite) TestSendHourSkippedByDaylightSaving() {
 		{Key: "b", Offset: programs.MustOffset("1d"), Channel: "sms", Message: programs.Message{Text: "b"}},
 	}}
 	s.env.ExecuteWorkflow(DormantWakeup, s.dormant(s.at(2027, 3, 14, 0, 30), p))
-	s.ended(OutcomeDormant, s.at(2027, 3, 15, 2, 0))
+	s.ended(domain.OutcomeDormant, s.at(2027, 3, 15, 2, 0))
 	s.True(s.msgs[0].at.Equal(s.at(2027, 3, 14, 3, 0)), "a at %s", s.msgs[0].at)
 	s.True(s.msgs[1].at.Equal(s.at(2027, 3, 15, 2, 0)), "b at %s", s.msgs[1].at)
 }
@@ -103,7 +104,7 @@ func (s *pacingSuite) TestExactPlanKeepsExactTiming() {
 		{Key: "b", Offset: programs.MustOffset("30s"), Channel: "sms", Message: programs.Message{Text: "b"}},
 	}}
 	s.env.ExecuteWorkflow(DormantWakeup, s.dormant(start, p))
-	s.ended(OutcomeDormant, start.Add(30*time.Second))
+	s.ended(domain.OutcomeDormant, start.Add(30*time.Second))
 	s.True(s.msgs[0].at.Equal(start), "a at %s", s.msgs[0].at)
 	s.True(s.msgs[1].at.Equal(start.Add(30*time.Second)), "b at %s", s.msgs[1].at)
 }
@@ -116,7 +117,7 @@ func (s *pacingSuite) TestBeforeChangeSendsAtOnce() {
 	s.env.OnGetVersion(changeDaytimeSends, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	start := s.at(2027, 3, 2, 0, 5)
 	s.env.ExecuteWorkflow(WelcomeBack, s.welcomeBack(start, programs.WelcomeBack{}))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.True(s.msgs[0].at.Equal(start), "greeting at %s", s.msgs[0].at)
 }
 
@@ -128,7 +129,7 @@ func (s *pacingSuite) TestSecondPurchaseInDaytime() {
 	s.Require().NoError(p.Normalize())
 	s.env.SetStartTime(s.at(2027, 5, 10, 22, 0))
 	s.env.ExecuteWorkflow(SecondPurchase, SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: ptr(atTheHour(enrol.PlanSecondPurchase(p)))})
-	s.ended(OutcomeExpired, s.endOfDay(2027, 5, 26))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 5, 26))
 	s.Equal([]int{10, 10}, s.hours())
 	s.True(s.msgs[0].at.Equal(s.at(2027, 5, 11, 10, 0)), "thank-you at %s", s.msgs[0].at)
 	s.True(s.msgs[1].at.Equal(s.at(2027, 5, 12, 10, 0)), "coupon at %s", s.msgs[1].at)
@@ -143,9 +144,9 @@ func (s *pacingSuite) TestSendTimeoutsFollowTheClient() {
 		{Key: "b", Offset: programs.MustOffset("1d"), Channel: "email", Message: programs.Message{Subject: "b", Text: "b"}},
 	}}
 	s.env.ExecuteWorkflow(DormantWakeup, s.dormant(s.at(2027, 1, 10, 10, 0), p))
-	s.ended(OutcomeDormant, s.at(2027, 1, 11, 10, 0))
+	s.ended(domain.OutcomeDormant, s.at(2027, 1, 11, 10, 0))
 	s.Equal([]time.Duration{15 * time.Second, time.Minute}, s.timeouts)
-	sms := sendOptions(store.ChannelSMS)
+	sms := sendOptions(domain.ChannelSMS)
 	s.LessOrEqual(sms.StartToCloseTimeout+sms.RetryPolicy.InitialInterval, 16*time.Second)
 	s.Greater(sms.StartToCloseTimeout, smsClientTimeout)
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/store"
 )
 
@@ -123,7 +124,7 @@ func (s *programSuite) SetupTest() {
 			s.Equal(int64(7), req.Template.ProgramID)
 			s.purposes[req.Key] = req.Purpose
 			if s.answer != nil {
-				if res := s.answer(req); res.Status == store.MessageHeld {
+				if res := s.answer(req); res.Status == domain.MessageHeld {
 					s.holds = append(s.holds, req)
 					return res, nil
 				} else if res.Status != "" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 )
@@ -29,7 +30,7 @@ func (s *purposeSuite) TestWelcomeBack() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.env.SetStartTime(start)
 	s.env.ExecuteWorkflow(WelcomeBack, WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: ptr(atTheHour(enrol.PlanWelcomeBack(p)))})
-	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.Equal(map[string]string{wbGreeting: "marketing", wbReminder: "marketing"}, s.purposes)
 }
 
@@ -39,7 +40,7 @@ func (s *purposeSuite) TestWelcomeBackPlanWithoutPurposes() {
 	plan.GreetingPurpose, plan.ReminderPurpose = "", ""
 	s.env.SetStartTime(s.at(2027, 3, 2, 10, 0))
 	s.env.ExecuteWorkflow(WelcomeBack, WelcomeBackInput{Enrolment: enrolment(s.zone.String()), Plan: &plan})
-	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.Equal(map[string]string{wbGreeting: "marketing", wbReminder: "service"}, s.purposes)
 }
 
@@ -77,7 +78,7 @@ func (s *purposeSuite) TestSecondPurchase() {
 		start := s.at(2027, 5, 10, 14, 20)
 		s.env.SetStartTime(start)
 		s.env.ExecuteWorkflow(SecondPurchase, SecondPurchaseInput{Enrolment: enrolment(s.zone.String()), PurchaseID: 9000, Plan: &plan})
-		s.ended(OutcomeExpired, s.endOfDay(2027, 5, 25))
+		s.ended(domain.OutcomeExpired, s.endOfDay(2027, 5, 25))
 		s.Equal(map[string]string{spThankYou: "service", spCoupon: "marketing"}, s.purposes)
 	}
 }

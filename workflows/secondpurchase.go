@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 )
@@ -94,9 +95,9 @@ func (w *secondPurchase) run(ctx workflow.Context) (Journey, error) {
 			return w.state, err
 		}
 		if used {
-			w.end(OutcomeConverted)
+			w.end(domain.OutcomeConverted)
 		}
-		w.end(OutcomeExpired)
+		w.end(domain.OutcomeExpired)
 	}
 	return w.finish(ctx)
 }

@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/suite"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
-	"github.com/dangol/dangol/store"
 )
 
 type secondPurchaseSuite struct{ programSuite }
@@ -32,10 +32,10 @@ const (
 func (s *secondPurchaseSuite) TestThankYouCouponExpiry() {
 	start := s.at(2027, 5, 10, 14, 20)
 	s.env.ExecuteWorkflow(SecondPurchase, s.input(start, programs.SecondPurchase{}))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 5, 25))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 5, 25))
 	s.Equal([]msg{
-		{spThankYou, store.ChannelSMS, programs.StepThankYou, 0, false, 9000, start},
-		{spCoupon, store.ChannelSMS, programs.StepCoupon, 501, false, 9000, s.at(2027, 5, 11, 14, 20)},
+		{spThankYou, domain.ChannelSMS, programs.StepThankYou, 0, false, 9000, start},
+		{spCoupon, domain.ChannelSMS, programs.StepCoupon, 501, false, 9000, s.at(2027, 5, 11, 14, 20)},
 	}, s.msgs)
 	s.Equal([]issued{{"second_purchase:7:e70:coupon:coupon", s.at(2027, 5, 11, 14, 20), s.endOfDay(2027, 5, 25)}}, s.coupons)
 	s.Equal([]time.Time{s.endOfDay(2027, 5, 25)}, s.checks)
@@ -47,7 +47,7 @@ func (s *secondPurchaseSuite) TestSecondPurchaseEndsAtOnce() {
 	start := s.at(2027, 5, 10, 14, 20)
 	s.after(start, s.at(2027, 5, 15, 12, 0), s.signal(SignalConverted, Converted{Reason: "purchase", Ref: "o-2"}))
 	s.env.ExecuteWorkflow(SecondPurchase, s.input(start, programs.SecondPurchase{}))
-	s.ended(OutcomeConverted, s.at(2027, 5, 15, 12, 0))
+	s.ended(domain.OutcomeConverted, s.at(2027, 5, 15, 12, 0))
 	s.Len(s.msgs, 2)
 	s.Empty(s.checks)
 }
@@ -57,8 +57,8 @@ func (s *secondPurchaseSuite) TestPurchaseBeforeCouponGetsNone() {
 	start := s.at(2027, 5, 10, 14, 20)
 	s.after(start, s.at(2027, 5, 10, 19, 0), s.signal(SignalConverted, Converted{Reason: "purchase", Ref: "o-2"}))
 	s.env.ExecuteWorkflow(SecondPurchase, s.input(start, programs.SecondPurchase{}))
-	s.ended(OutcomeConverted, s.at(2027, 5, 10, 19, 0))
-	s.Equal([]msg{{spThankYou, store.ChannelSMS, programs.StepThankYou, 0, false, 9000, start}}, s.msgs)
+	s.ended(domain.OutcomeConverted, s.at(2027, 5, 10, 19, 0))
+	s.Equal([]msg{{spThankYou, domain.ChannelSMS, programs.StepThankYou, 0, false, 9000, start}}, s.msgs)
 	s.Empty(s.coupons)
 }
 
@@ -67,7 +67,7 @@ func (s *secondPurchaseSuite) TestRedeemedFoundAtExpiry() {
 	start := s.at(2027, 5, 10, 14, 20)
 	s.redeemed = true
 	s.env.ExecuteWorkflow(SecondPurchase, s.input(start, programs.SecondPurchase{}))
-	s.ended(OutcomeConverted, s.endOfDay(2027, 5, 25))
+	s.ended(domain.OutcomeConverted, s.endOfDay(2027, 5, 25))
 }
 
 // Mail, with the coupon a week later valid for a month, in New York:
@@ -75,12 +75,12 @@ func (s *secondPurchaseSuite) TestRedeemedFoundAtExpiry() {
 func (s *secondPurchaseSuite) TestMailInNewYork() {
 	s.zone = newYork
 	start := s.at(2027, 1, 24, 19, 0)
-	p := programs.SecondPurchase{Channel: store.ChannelEmail, CouponAfter: programs.MustOffset("7d"),
+	p := programs.SecondPurchase{Channel: domain.ChannelEmail, CouponAfter: programs.MustOffset("7d"),
 		Coupon: programs.Coupon{ValidFor: programs.MustOffset("1mo")}}
 	s.env.ExecuteWorkflow(SecondPurchase, s.input(start, p))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 2, 28))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 2, 28))
 	s.Equal([]msg{
-		{"second_purchase:7:e70:thank_you:email", store.ChannelEmail, programs.StepThankYou, 0, false, 9000, start},
-		{"second_purchase:7:e70:coupon:email", store.ChannelEmail, programs.StepCoupon, 501, false, 9000, s.at(2027, 1, 31, 19, 0)},
+		{"second_purchase:7:e70:thank_you:email", domain.ChannelEmail, programs.StepThankYou, 0, false, 9000, start},
+		{"second_purchase:7:e70:coupon:email", domain.ChannelEmail, programs.StepCoupon, 501, false, 9000, s.at(2027, 1, 31, 19, 0)},
 	}, s.msgs)
 }

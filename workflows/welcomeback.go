@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 )
@@ -87,7 +88,7 @@ func (w *welcomeBack) run(ctx workflow.Context, resumed *enrol.Progress) (Journe
 		if err := w.endOnRedemption(ctx, coupon.ID); err != nil {
 			return w.state, err
 		}
-		w.end(OutcomeExpired)
+		w.end(domain.OutcomeExpired)
 	}
 	return w.finish(ctx)
 }
@@ -144,7 +145,7 @@ func (w *welcomeBack) endOnRedemption(ctx workflow.Context, couponID int64) erro
 		return err
 	}
 	if used {
-		w.end(OutcomeConverted)
+		w.end(domain.OutcomeConverted)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/suite"
 
 	"github.com/dangol/dangol/activities"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/enrol"
 	"github.com/dangol/dangol/programs"
 	"github.com/dangol/dangol/store"
@@ -33,12 +34,12 @@ const (
 func (s *welcomeBackSuite) TestGreetingReminderExpiry() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 
 	s.Equal([]issued{{"welcome_back:7:e70:greeting:coupon", start, s.endOfDay(2027, 4, 1)}}, s.coupons)
 	s.Equal([]msg{
-		{wbGreeting, store.ChannelSMS, programs.StepGreeting, 501, false, 0, start},
-		{wbReminder, store.ChannelSMS, programs.StepReminder, 501, false, 0, s.at(2027, 3, 25, 10, 0)},
+		{wbGreeting, domain.ChannelSMS, programs.StepGreeting, 501, false, 0, start},
+		{wbReminder, domain.ChannelSMS, programs.StepReminder, 501, false, 0, s.at(2027, 3, 25, 10, 0)},
 	}, s.msgs)
 	s.Equal([]time.Time{s.at(2027, 3, 25, 10, 0), s.endOfDay(2027, 4, 1)}, s.checks, "redemption checked before the reminder and at expiry")
 }
@@ -48,13 +49,13 @@ func (s *welcomeBackSuite) TestGreetingReminderExpiry() {
 // Enrolled at 09:30, the greeting waits for the send hour (10:00).
 func (s *welcomeBackSuite) TestEmailMonthlyCoupon() {
 	start := s.at(2027, 1, 31, 9, 30)
-	p := programs.WelcomeBack{Channel: store.ChannelEmail, Coupon: programs.Coupon{ValidFor: programs.MustOffset("2mo")},
+	p := programs.WelcomeBack{Channel: domain.ChannelEmail, Coupon: programs.Coupon{ValidFor: programs.MustOffset("2mo")},
 		ReminderBefore: programs.MustOffset("1mo")}
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, p))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 3, 31))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 3, 31))
 	s.Equal([]msg{
-		{"welcome_back:7:e70:greeting:email", store.ChannelEmail, programs.StepGreeting, 501, false, 0, s.at(2027, 1, 31, 10, 0)},
-		{"welcome_back:7:e70:reminder:email", store.ChannelEmail, programs.StepReminder, 501, false, 0, s.at(2027, 2, 28, 10, 0)},
+		{"welcome_back:7:e70:greeting:email", domain.ChannelEmail, programs.StepGreeting, 501, false, 0, s.at(2027, 1, 31, 10, 0)},
+		{"welcome_back:7:e70:reminder:email", domain.ChannelEmail, programs.StepReminder, 501, false, 0, s.at(2027, 2, 28, 10, 0)},
 	}, s.msgs)
 }
 
@@ -64,8 +65,8 @@ func (s *welcomeBackSuite) TestRedeemedCouponGetsNoReminder() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.redeemed = true
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeConverted, s.at(2027, 3, 25, 10, 0))
-	s.Equal([]msg{{wbGreeting, store.ChannelSMS, programs.StepGreeting, 501, false, 0, start}}, s.msgs)
+	s.ended(domain.OutcomeConverted, s.at(2027, 3, 25, 10, 0))
+	s.Equal([]msg{{wbGreeting, domain.ChannelSMS, programs.StepGreeting, 501, false, 0, start}}, s.msgs)
 }
 
 // A purchase signalled mid-wait ends the enrolment at once: no reminder,
@@ -74,7 +75,7 @@ func (s *welcomeBackSuite) TestConversionEndsAtOnce() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 5, 15, 0), s.signal(SignalConverted, Converted{Reason: "purchase", Ref: "o-1"}))
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	j := s.ended(OutcomeConverted, s.at(2027, 3, 5, 15, 0))
+	j := s.ended(domain.OutcomeConverted, s.at(2027, 3, 5, 15, 0))
 	s.Len(s.msgs, 1)
 	s.Empty(s.checks)
 	s.Equal("converted", j.Done[len(j.Done)-1].Action)
@@ -86,7 +87,7 @@ func (s *welcomeBackSuite) TestRedemptionSignalAfterReminder() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 28, 12, 0), s.signal(SignalConverted, Converted{Reason: "coupon", Ref: "o-2", CouponID: 501}))
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeConverted, s.at(2027, 3, 28, 12, 0))
+	s.ended(domain.OutcomeConverted, s.at(2027, 3, 28, 12, 0))
 	s.Len(s.msgs, 2)
 	s.Equal([]time.Time{s.at(2027, 3, 25, 10, 0)}, s.checks)
 }
@@ -96,8 +97,8 @@ func (s *welcomeBackSuite) TestReminderBeforeGreetingIsDropped() {
 	start := s.at(2027, 3, 2, 10, 0)
 	p := programs.WelcomeBack{Coupon: programs.Coupon{ValidFor: programs.MustOffset("5d")}}
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, p))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 3, 7))
-	s.Equal([]msg{{wbGreeting, store.ChannelSMS, programs.StepGreeting, 501, false, 0, start}}, s.msgs)
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 3, 7))
+	s.Equal([]msg{{wbGreeting, domain.ChannelSMS, programs.StepGreeting, 501, false, 0, start}}, s.msgs)
 }
 
 // The journey shows the reminder as the next step, at its moment.
@@ -113,7 +114,7 @@ func (s *welcomeBackSuite) TestJourneyShowsReminderNext() {
 		queried = true
 	})
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.True(queried)
 }
 
@@ -132,7 +133,7 @@ func (s *welcomeBackSuite) TestPauseHoldsReminderUntilResume() {
 		s.env.SignalWorkflow(SignalControl, ControlSignal{Action: ActionResume})
 	})
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.Require().Len(s.msgs, 2)
 	s.Equal(wbReminder, s.msgs[1].key)
 	s.True(s.msgs[1].at.Equal(s.at(2027, 3, 28, 10, 0)), "reminder at %s", s.msgs[1].at)
@@ -152,7 +153,7 @@ func (s *welcomeBackSuite) TestPausePastExpiryDropsReminder() {
 		s.env.SignalWorkflow(SignalControl, ControlSignal{Action: ActionResume})
 	})
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	j := s.ended(OutcomeExpired, s.at(2027, 4, 3, 10, 0))
+	j := s.ended(domain.OutcomeExpired, s.at(2027, 4, 3, 10, 0))
 	s.Len(s.msgs, 1, "greeting only")
 	var skipped bool
 	for _, d := range j.Done {
@@ -166,7 +167,7 @@ func (s *welcomeBackSuite) TestStopEndsCleanly() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 12, 10, 0), s.signal(SignalControl, ControlSignal{Action: ActionStop}))
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeStopped, s.at(2027, 3, 12, 10, 0))
+	s.ended(domain.OutcomeStopped, s.at(2027, 3, 12, 10, 0))
 	s.Len(s.msgs, 1)
 	s.Empty(s.checks)
 }
@@ -177,7 +178,7 @@ func (s *welcomeBackSuite) TestOptOutFoundAtGate() {
 	start := s.at(2027, 3, 2, 10, 0)
 	s.after(start, s.at(2027, 3, 20, 10, 0), func() { s.gate.OptedOut = true })
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	s.ended(OutcomeOptedOut, s.at(2027, 3, 25, 10, 0))
+	s.ended(domain.OutcomeOptedOut, s.at(2027, 3, 25, 10, 0))
 	s.Len(s.msgs, 1)
 }
 
@@ -189,12 +190,12 @@ func (s *welcomeBackSuite) TestReminderPassedWhileGreetingHeldIsInJourney() {
 	released := s.at(2027, 3, 27, 10, 0) // the reminder was due Mar 25 10:00
 	s.answer = func(activities.SendRequest) activities.SendResult {
 		if s.now().Before(released) {
-			return activities.SendResult{Status: store.MessageHeld, Reason: "capped", NotBefore: released}
+			return activities.SendResult{Status: domain.MessageHeld, Reason: "capped", NotBefore: released}
 		}
 		return activities.SendResult{}
 	}
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	j := s.ended(OutcomeExpired, s.endOfDay(2027, 4, 1))
+	j := s.ended(domain.OutcomeExpired, s.endOfDay(2027, 4, 1))
 	s.Require().Len(s.msgs, 1, "the greeting only")
 	s.True(s.msgs[0].at.Equal(released), "greeting at %s", s.msgs[0].at)
 	var skipped *StepDone
@@ -216,7 +217,7 @@ func (s *welcomeBackSuite) TestRepeatedConversionRecordedOnce() {
 	converted := s.signal(SignalConverted, Converted{Reason: "purchase", Ref: "o-1"})
 	s.after(start, s.at(2027, 3, 5, 15, 0), func() { converted(); converted() })
 	s.env.ExecuteWorkflow(WelcomeBack, s.input(start, programs.WelcomeBack{}))
-	j := s.ended(OutcomeConverted, s.at(2027, 3, 5, 15, 0))
+	j := s.ended(domain.OutcomeConverted, s.at(2027, 3, 5, 15, 0))
 	var lines []StepDone
 	for _, d := range j.Done {
 		if d.Action == "converted" {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dangol/dangol/internal/apiclient"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/dangol/dangol/domain"
+	"github.com/dangol/dangol/internal/apiclient"
 
 	"go.temporal.io/sdk/client"
 
@@ -95,7 +97,7 @@ func driveHappyCall(ctx context.Context, s *Stack, n int) (Run, error) {
 		return Run{}, err
 	}
 	for _, e := range es {
-		if e.Status != store.EnrolmentActive {
+		if e.Status != domain.EnrolmentActive {
 			return Run{}, fmt.Errorf("enrolment %d is %s after its purchase, want active", e.ID, e.Status)
 		}
 	}
@@ -120,7 +122,7 @@ func driveHappyCall(ctx context.Context, s *Stack, n int) (Run, error) {
 			completed[id] = true
 		}
 	}
-	run, err := s.end(ctx, prog, n, workflows.OutcomeCompleted, 3*n)
+	run, err := s.end(ctx, prog, n, domain.OutcomeCompleted, 3*n)
 	if err != nil {
 		return run, err
 	}
@@ -154,7 +156,7 @@ func driveWelcomeBack(ctx context.Context, s *Stack, n int) (Run, error) {
 	if err := s.sweep(ctx, prog); err != nil {
 		return Run{}, err
 	}
-	return s.end(ctx, prog, n, workflows.OutcomeExpired, 2*n)
+	return s.end(ctx, prog, n, domain.OutcomeExpired, 2*n)
 }
 
 // The dormant wake-up cadence in seconds: four steps, the third with a
@@ -180,7 +182,7 @@ func driveDormantWakeup(ctx context.Context, s *Stack, n int) (Run, error) {
 	if err := s.sweep(ctx, prog); err != nil {
 		return Run{}, err
 	}
-	return s.end(ctx, prog, n, workflows.OutcomeDormant, 4*n)
+	return s.end(ctx, prog, n, domain.OutcomeDormant, 4*n)
 }
 
 // A second purchase: the thank-you, the coupon, its expiry.
@@ -200,7 +202,7 @@ func driveSecondPurchase(ctx context.Context, s *Stack, n int) (Run, error) {
 			return Run{}, err
 		}
 	}
-	return s.end(ctx, prog, n, workflows.OutcomeExpired, 2*n)
+	return s.end(ctx, prog, n, domain.OutcomeExpired, 2*n)
 }
 
 // A birthday enrolment lives for years: it is measured from the sweep to
@@ -235,7 +237,7 @@ func driveBirthday(ctx context.Context, s *Stack, n int) (Run, error) {
 		}
 		asleep = 0
 		for _, e := range es {
-			if e.Status != store.EnrolmentActive {
+			if e.Status != domain.EnrolmentActive {
 				// The sweep's page marks what it started active.
 				continue
 			}
@@ -249,7 +251,7 @@ func driveBirthday(ctx context.Context, s *Stack, n int) (Run, error) {
 			}
 		}
 	}
-	return s.end(ctx, prog, n, workflows.OutcomeStopped, 0)
+	return s.end(ctx, prog, n, domain.OutcomeStopped, 0)
 }
 
 func (s *Stack) timeout() time.Duration {
@@ -382,7 +384,7 @@ func (s *Stack) enrolments(ctx context.Context, programID int64) ([]store.Enrolm
 // then stops the program: it enrols nobody else, and an audience
 // program's sweep schedule is deleted.
 func (s *Stack) end(ctx context.Context, programID int64, n int, outcome string, touches int) (Run, error) {
-	if outcome == workflows.OutcomeStopped {
+	if outcome == domain.OutcomeStopped {
 		if err := s.control(ctx, programID, "stop"); err != nil {
 			return Run{}, err
 		}
@@ -391,7 +393,7 @@ func (s *Stack) end(ctx context.Context, programID int64, n int, outcome string,
 	if err != nil {
 		return Run{}, err
 	}
-	if outcome != workflows.OutcomeStopped {
+	if outcome != domain.OutcomeStopped {
 		if err := s.control(ctx, programID, "stop"); err != nil {
 			return Run{}, err
 		}
@@ -413,7 +415,7 @@ func (s *Stack) waitEnded(ctx context.Context, programID int64, n int, outcome s
 		ended := 0
 		var ids []string
 		for _, e := range es {
-			if e.Status == store.EnrolmentEnded {
+			if e.Status == domain.EnrolmentEnded {
 				if *e.Outcome != outcome {
 					return nil, fmt.Errorf("enrolment %d ended %s, want %s", e.ID, *e.Outcome, outcome)
 				}

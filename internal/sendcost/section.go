@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dangol/dangol/bench"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/testenv"
 	"github.com/dangol/dangol/store"
 )
@@ -36,7 +37,7 @@ var Section = bench.Section{Name: "roundtrips", Run: func(ctx context.Context, _
 		}
 		f := bench.Figure{Name: "round trips: " + c.Name(), Value: float64(c.Counts.RoundTrips()), Baseline: Budget, Unit: "round trips",
 			Note: "pgx tracer: statements, batches and BEGIN/COMMIT each count one; baseline = the budget"}
-		if c.Channel == store.ChannelSMS && !c.Retry {
+		if c.Channel == domain.ChannelSMS && !c.Retry {
 			f.Goal = bench.Goal{Op: bench.AtMost, Ratio: 1}
 		}
 		figs = append(figs, f)

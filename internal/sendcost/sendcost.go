@@ -18,19 +18,21 @@ import (
 
 	smtpmock "github.com/mocktools/go-smtp-mock/v2"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/dangol/dangol/activities"
 	"github.com/dangol/dangol/channels/mail"
 	"github.com/dangol/dangol/channels/sms"
 	"github.com/dangol/dangol/compliance"
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/pgcount"
 	"github.com/dangol/dangol/store"
 	"github.com/dangol/dangol/twiliostandin"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Case is one kind of send, and what it cost.
 type Case struct {
-	Channel string // store.ChannelSMS or store.ChannelEmail
+	Channel string // domain.ChannelSMS or domain.ChannelEmail
 	Purpose string // compliance.PurposeService or PurposeMarketing
 	// Retry: the send is the retry of an attempt that died after the
 	// provider took the message and before its answer was recorded
@@ -123,7 +125,7 @@ func Run(ctx context.Context, dsn string) ([]Case, error) {
 
 	var cases []Case
 	for _, retry := range []bool{false, true} {
-		for _, channel := range []string{store.ChannelSMS, store.ChannelEmail} {
+		for _, channel := range []string{domain.ChannelSMS, domain.ChannelEmail} {
 			for _, purpose := range []string{compliance.PurposeService, compliance.PurposeMarketing} {
 				c := Case{Channel: channel, Purpose: purpose, Retry: retry}
 				n := len(cases) + 1
@@ -132,12 +134,12 @@ func Run(ctx context.Context, dsn string) ([]Case, error) {
 				yes := store.Consent{Granted: true, At: time.Now(), Source: "sendcost"}
 				cust, _, err := st.UpsertCustomer(ctx, store.Customer{ExternalID: "sendcost-" + run + "-" + strconv.Itoa(n), Name: "김민수",
 					Phone: &phone, Email: &email, TimeZone: "Asia/Seoul", Locale: "ko-KR",
-					Consent: map[string]store.Consent{store.ChannelSMS: yes, store.ChannelEmail: yes}})
+					Consent: map[string]store.Consent{domain.ChannelSMS: yes, domain.ChannelEmail: yes}})
 				if err != nil {
 					return nil, err
 				}
 				field := activities.FieldSMS
-				if channel == store.ChannelEmail {
+				if channel == domain.ChannelEmail {
 					field = activities.FieldEmail
 				}
 				req := activities.SendRequest{Key: "sendcost:" + run + ":" + strconv.Itoa(n), Channel: channel, CustomerID: cust.ID, Purpose: purpose,
@@ -160,7 +162,7 @@ func Run(ctx context.Context, dsn string) ([]Case, error) {
 					return nil, fmt.Errorf("%s: %w", c.Name(), err)
 				}
 				c.Status, c.Counts, c.Statements = res.Status, counter.Counts(), counter.Statements()
-				if channel == store.ChannelSMS {
+				if channel == domain.ChannelSMS {
 					for _, m := range standin.Messages() {
 						if m.To == phone {
 							c.Delivered++

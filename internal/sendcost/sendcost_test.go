@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dangol/dangol/domain"
 	"github.com/dangol/dangol/internal/sendcost"
 	"github.com/dangol/dangol/internal/testenv"
-	"github.com/dangol/dangol/store"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -36,18 +36,18 @@ func TestSendRoundTrips(t *testing.T) {
 		if c.Delivered != 1 {
 			t.Errorf("%s: the provider holds %d messages, want 1", c.Name(), c.Delivered)
 		}
-		wantStatus := store.MessageQueued
+		wantStatus := domain.MessageQueued
 		switch {
-		case c.Channel == store.ChannelEmail && c.Retry:
+		case c.Channel == domain.ChannelEmail && c.Retry:
 			// The relay may have taken it; SMTP cannot be asked.
-			wantStatus = store.MessageAmbiguous
-		case c.Channel == store.ChannelEmail:
-			wantStatus = store.MessageSent
+			wantStatus = domain.MessageAmbiguous
+		case c.Channel == domain.ChannelEmail:
+			wantStatus = domain.MessageSent
 		}
 		if c.Status != wantStatus {
 			t.Errorf("%s: status %s, want %s", c.Name(), c.Status, wantStatus)
 		}
-		if c.Channel == store.ChannelSMS && !c.Retry && c.Counts.RoundTrips() > maxFirstSMS {
+		if c.Channel == domain.ChannelSMS && !c.Retry && c.Counts.RoundTrips() > maxFirstSMS {
 			t.Errorf("%s: %d round trips, want at most %d", c.Name(), c.Counts.RoundTrips(), maxFirstSMS)
 		}
 	}
