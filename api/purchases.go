@@ -111,7 +111,10 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	customer, err := s.Store.CustomerByExternalID(ctx, in.CustomerID)
+	// The customer, the active programs and the enrolments that were
+	// live before this purchase (the ones it can convert), read before
+	// the purchase starts new ones, in one round trip.
+	intake, err := s.Store.ReadPurchaseIntake(ctx, in.CustomerID)
 	if errors.Is(err, store.ErrNotFound) {
 		renderError(w, r, unprocessable("customer_id", "no customer with this id; PUT /v1/customers/{id} first"))
 		return
@@ -119,18 +122,7 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	active, err := s.Store.ListPrograms(ctx, "", store.ProgramActive)
-	if err != nil {
-		renderError(w, r, err)
-		return
-	}
-	// Enrolments that were live before this purchase are the ones it can
-	// convert; read them before the purchase starts new ones.
-	live, err := s.Store.LiveCustomerEnrolments(ctx, customer.ID)
-	if err != nil {
-		renderError(w, r, err)
-		return
-	}
+	customer, active, live := intake.Customer, intake.Active, intake.Live
 	p := store.Purchase{ExternalID: in.ExternalID, CustomerID: customer.ID, Amount: in.amount, Currency: in.Currency,
 		Category: strings.TrimSpace(in.Category), Product: strings.TrimSpace(in.Product), Store: strings.TrimSpace(in.Store),
 		PurchasedAt: in.purchasedAt}
@@ -246,11 +238,11 @@ func planEnrolments(active []store.Program, p store.Purchase, purchaseCount int)
 // it. A new purchase's live list was read before it was recorded; a
 // repeat's is read now, so it leaves out what was enrolled with the
 // purchase or after it (its own second-purchase enrolment among them).
-func convertible(live []store.Enrolment, p store.Purchase, created bool) []store.Enrolment {
+func convertible(live []store.LiveEnrolment, p store.Purchase, created bool) []store.LiveEnrolment {
 	if created {
 		return live
 	}
-	var before []store.Enrolment
+	var before []store.LiveEnrolment
 	for _, e := range live {
 		if e.CreatedAt.Before(p.CreatedAt) && (e.PurchaseID == nil || *e.PurchaseID != p.ID) {
 			before = append(before, e)
@@ -261,13 +253,9 @@ func convertible(live []store.Enrolment, p store.Purchase, created bool) []store
 
 // convert tells the enrolments whose program counts a purchase as its goal
 // that the customer came back. Each ends at once, even mid-wait.
-func (s *Server) convert(r *http.Request, live []store.Enrolment, c workflows.Converted) {
+func (s *Server) convert(r *http.Request, live []store.LiveEnrolment, c workflows.Converted) {
 	for _, e := range live {
-		prog, err := s.Store.Program(r.Context(), e.ProgramID)
-		if err != nil {
-			s.logger().ErrorContext(r.Context(), "program of enrolment", "enrolment", e.ID, "error", err)
-			continue
-		}
+		prog := e.Program
 		params, err := decodeProgram(prog)
 		if err != nil {
 			s.logger().ErrorContext(r.Context(), "conversion skips a broken program", "program", prog.ID, "enrolment", e.ID, "error", err)
