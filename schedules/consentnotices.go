@@ -2,10 +2,8 @@ package schedules
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dangol/dangol/workflows"
@@ -27,27 +25,15 @@ const consentNoticesRunTimeout = 25 * time.Hour
 // Temporal was down are not caught up: the next one finds everything
 // still due. An operator's pause is kept. Safe at every start-up.
 func EnsureConsentNotices(ctx context.Context, c client.Client, taskQueue string, every time.Duration) error {
-	if every < time.Second || every > 24*time.Hour {
-		return fmt.Errorf("consent-notices schedule: every %s: must be 1s to 24h", every)
-	}
-	return ensure(ctx, c, "consent-notices", client.ScheduleOptions{
-		ID:   workflows.ConsentNoticesScheduleID,
-		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
-		Action: &client.ScheduleWorkflowAction{
-			ID:                 workflows.ConsentNoticesWorkflowID,
-			Workflow:           "ConsentNotices",
-			Args:               []any{workflows.ConsentNoticesInput{}},
-			TaskQueue:          workflows.ControlQueue(taskQueue),
-			WorkflowRunTimeout: consentNoticesRunTimeout,
-		},
-		Overlap:       enums.SCHEDULE_OVERLAP_POLICY_SKIP,
-		CatchupWindow: every,
-		Note:          "dangol: consent reconfirmation and change notices (정보통신망법 §50)",
+	return ensureEvery(ctx, c, taskQueue, every, job{
+		what: "consent-notices", scheduleID: workflows.ConsentNoticesScheduleID, workflowID: workflows.ConsentNoticesWorkflowID,
+		workflow: "ConsentNotices", input: workflows.ConsentNoticesInput{}, runTimeout: consentNoticesRunTimeout,
+		note: "dangol: consent reconfirmation and change notices (정보통신망법 §50)",
 	})
 }
 
 // TriggerConsentNotices runs the job now (operators, tests), unless a run
 // is going.
 func TriggerConsentNotices(ctx context.Context, c client.Client) error {
-	return c.ScheduleClient().GetHandle(ctx, workflows.ConsentNoticesScheduleID).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP})
+	return trigger(ctx, c, workflows.ConsentNoticesScheduleID)
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/dangol/dangol/workflows"
 )
 
 // ensure creates the schedule opts describes or, when it exists, brings
@@ -44,4 +48,42 @@ func ensure(ctx context.Context, c client.Client, what string, opts client.Sched
 		return fmt.Errorf("%s schedule: update: %w", what, err)
 	}
 	return nil
+}
+
+// job is a control-queue job that runs every interval: runs never
+// overlap, and runs missed while Temporal was down are not caught up
+// (the next one does all that is left).
+type job struct {
+	what, scheduleID, workflowID, workflow string
+	input                                  any
+	runTimeout                             time.Duration
+	note                                   string
+}
+
+// ensureEvery creates or brings in line the schedule that runs j every
+// interval on taskQueue's control queue.
+func ensureEvery(ctx context.Context, c client.Client, taskQueue string, every time.Duration, j job) error {
+	if every < time.Second || every > 24*time.Hour {
+		return fmt.Errorf("%s schedule: every %s: must be 1s to 24h", j.what, every)
+	}
+	return ensure(ctx, c, j.what, client.ScheduleOptions{
+		ID:   j.scheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:                 j.workflowID,
+			Workflow:           j.workflow,
+			Args:               []any{j.input},
+			TaskQueue:          workflows.ControlQueue(taskQueue),
+			WorkflowRunTimeout: j.runTimeout,
+		},
+		Overlap:       enums.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: every,
+		Note:          j.note,
+	})
+}
+
+// trigger runs a schedule's job now (operators, tests), unless a run is
+// going.
+func trigger(ctx context.Context, c client.Client, scheduleID string) error {
+	return c.ScheduleClient().GetHandle(ctx, scheduleID).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP})
 }

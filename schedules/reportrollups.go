@@ -2,10 +2,8 @@ package schedules
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dangol/dangol/workflows"
@@ -23,27 +21,15 @@ const ReportRollupsEvery = 15 * time.Minute
 // Temporal was down are not caught up: the next one does all that is
 // stale. An operator's pause is kept. Safe at every start-up.
 func EnsureReportRollups(ctx context.Context, c client.Client, taskQueue string, every time.Duration) error {
-	if every < time.Second || every > 24*time.Hour {
-		return fmt.Errorf("report-rollups schedule: every %s: must be 1s to 24h", every)
-	}
-	return ensure(ctx, c, "report-rollups", client.ScheduleOptions{
-		ID:   workflows.ReportRollupsScheduleID,
-		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
-		Action: &client.ScheduleWorkflowAction{
-			ID:                 workflows.ReportRollupsWorkflowID,
-			Workflow:           "ReportRollups",
-			Args:               []any{workflows.ReportRollupsInput{}},
-			TaskQueue:          workflows.ControlQueue(taskQueue),
-			WorkflowRunTimeout: 6 * time.Hour,
-		},
-		Overlap:       enums.SCHEDULE_OVERLAP_POLICY_SKIP,
-		CatchupWindow: every,
-		Note:          "dangol: each program's report figures stored per day, so reports answer fast",
+	return ensureEvery(ctx, c, taskQueue, every, job{
+		what: "report-rollups", scheduleID: workflows.ReportRollupsScheduleID, workflowID: workflows.ReportRollupsWorkflowID,
+		workflow: "ReportRollups", input: workflows.ReportRollupsInput{}, runTimeout: 6 * time.Hour,
+		note: "dangol: each program's report figures stored per day, so reports answer fast",
 	})
 }
 
 // TriggerReportRollups runs the job now (operators, tests), unless a run
 // is going.
 func TriggerReportRollups(ctx context.Context, c client.Client) error {
-	return c.ScheduleClient().GetHandle(ctx, workflows.ReportRollupsScheduleID).Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP})
+	return trigger(ctx, c, workflows.ReportRollupsScheduleID)
 }
