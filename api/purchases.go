@@ -127,18 +127,19 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		Category: strings.TrimSpace(in.Category), Product: strings.TrimSpace(in.Product), Store: strings.TrimSpace(in.Store),
 		PurchasedAt: in.purchasedAt}
 	// A program whose params cannot be read is left out (and logged): one
-	// broken program must not stop every sale from being recorded.
-	readable := active[:0:0]
+	// broken program must not stop every sale from being recorded. Each
+	// is decoded once, here, for planning and starting alike.
+	var readable []decodedProgram
 	for _, prog := range active {
-		if _, err := decodeProgram(prog); err != nil {
+		params, err := decodeProgram(prog)
+		if err != nil {
 			s.logger().ErrorContext(ctx, "purchase skips a broken program", "program", prog.ID, "error", err)
 			continue
 		}
-		readable = append(readable, prog)
+		readable = append(readable, decodedProgram{Program: prog, params: params})
 	}
-	active = readable
 	stored, created, enrolments, err := s.Store.RecordPurchase(ctx, p, func(p store.Purchase, count int) ([]store.EnrolmentPlan, error) {
-		return planEnrolments(active, p, count)
+		return planEnrolments(readable, p, count), nil
 	})
 	if errors.Is(err, store.ErrConflict) {
 		renderError(w, r, conflict("external_id: a different purchase was already recorded under this id"))
@@ -152,8 +153,8 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 	// gates would find it, but only at the next step). Signals of an
 	// attempt that did send them are harmless (workflows.Converted).
 	s.convert(r, convertible(live, stored, created), workflows.Converted{Reason: "purchase", Ref: stored.ExternalID})
-	byID := map[int64]store.Program{}
-	for _, prog := range active {
+	byID := map[int64]decodedProgram{}
+	for _, prog := range readable {
 		byID[prog.ID] = prog
 	}
 	if created {
@@ -172,11 +173,11 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			// A repeated purchase's enrolment whose program has since
 			// been paused, stopped or broken.
-			if prog, err = s.Store.Program(ctx, e.ProgramID); err != nil {
+			if prog.Program, err = s.Store.Program(ctx, e.ProgramID); err != nil {
 				renderError(w, r, err)
 				return
 			}
-			if _, err := decodeProgram(prog); err != nil {
+			if prog.params, err = decodeProgram(prog.Program); err != nil {
 				s.logger().ErrorContext(ctx, "purchase skips a broken program", "program", prog.ID, "enrolment", e.ID, "error", err)
 				continue
 			}
@@ -205,20 +206,22 @@ func (s *Server) postPurchase(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, purchaseResponse{Purchase: stored, CustomerID: customer.ExternalID, Enrolments: enrolments})
 }
 
+// decodedProgram is a program with its current version's params decoded.
+type decodedProgram struct {
+	store.Program
+	params programs.Params
+}
+
 // planEnrolments decides which event programs a new purchase enters: every
 // happy call it qualifies for, and second-purchase programs on a
 // customer's first purchase.
-func planEnrolments(active []store.Program, p store.Purchase, purchaseCount int) ([]store.EnrolmentPlan, error) {
+func planEnrolments(active []decodedProgram, p store.Purchase, purchaseCount int) []store.EnrolmentPlan {
 	var plans []store.EnrolmentPlan
 	for _, prog := range active {
-		params, err := programs.Decode(prog.Kind, prog.Params)
-		if err != nil {
-			return nil, err
-		}
 		// A held-out customer is enrolled in control: recorded ended, so
 		// postPurchase starts no workflow for it.
-		control := enrol.Control(enrol.Program{ID: prog.ID, Kind: prog.Kind, Version: prog.Version, Params: params}, p.CustomerID)
-		switch params := params.(type) {
+		control := enrol.Control(enrol.Program{ID: prog.ID, Kind: prog.Kind, Version: prog.Version, Params: prog.params}, p.CustomerID)
+		switch params := prog.params.(type) {
 		case *programs.HappyCall:
 			if params.Qualifies(p.Category, p.Product) {
 				plans = append(plans, store.EnrolmentPlan{ProgramID: prog.ID, ProgramVersion: prog.Version,
@@ -231,7 +234,7 @@ func planEnrolments(active []store.Program, p store.Purchase, purchaseCount int)
 			}
 		}
 	}
-	return plans, nil
+	return plans
 }
 
 // convertible are the enrolments a purchase converts: those live before

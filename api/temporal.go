@@ -16,17 +16,16 @@ import (
 // startPurchaseEnrolment starts the workflow of an enrolment a purchase
 // created, under its fixed id. If it is already running or finished,
 // nothing happens: a repeated purchase never starts a second sequence.
-func (s *Server) startPurchaseEnrolment(ctx context.Context, e store.Enrolment, p store.Program, purchase store.Purchase, customer store.Customer) error {
-	raw := p.Params
+func (s *Server) startPurchaseEnrolment(ctx context.Context, e store.Enrolment, p decodedProgram, purchase store.Purchase, customer store.Customer) error {
+	params := p.params
 	if e.ProgramVersion != p.Version {
-		var err error
-		if raw, err = s.Store.ProgramVersionParams(ctx, p.ID, e.ProgramVersion); err != nil {
+		raw, err := s.Store.ProgramVersionParams(ctx, p.ID, e.ProgramVersion)
+		if err != nil {
 			return err
 		}
-	}
-	params, err := programs.Decode(p.Kind, raw)
-	if err != nil {
-		return fmt.Errorf("program %d: %w", p.ID, err)
+		if params, err = programs.Decode(p.Kind, raw); err != nil {
+			return fmt.Errorf("program %d: %w", p.ID, err)
+		}
 	}
 	spec, err := enrol.For(enrol.Program{ID: p.ID, Kind: p.Kind, Version: e.ProgramVersion, Params: params}, enrol.Member{
 		EnrolmentID: e.ID, WorkflowID: e.WorkflowID, CustomerID: customer.ID, TimeZone: customer.TimeZone,
