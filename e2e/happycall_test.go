@@ -154,6 +154,11 @@ func TestHappyCallEndToEnd(t *testing.T) {
 	for _, d := range j.StepsDone {
 		actions = append(actions, d.Touch+":"+d.Action)
 	}
+	// A touch's SMS and mail are sent together (lean-touch), so the
+	// journey, in the order the messages were made, may show either first.
+	if len(actions) >= 2 && actions[0] == "3d:email" && actions[1] == "3d:sms" {
+		actions[0], actions[1] = actions[1], actions[0]
+	}
 	want := []string{"3d:sms", "3d:email", "1mo:call_task", "1mo:expired", "1mo:fallback_sms", "3mo:call_task", "3mo:reached"}
 	if !slices.Equal(actions, want) {
 		t.Fatalf("steps %v, want %v", actions, want)
